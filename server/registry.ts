@@ -1,0 +1,28 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/**
+ * The tiny bridge between the process (server/) and the app (the SvelteKit bundle). The app is
+ * initialised once inside the bundle and registers its handlers here; server/ never imports app code,
+ * so there is exactly one copy of the app's modules (and of its database connection) per process.
+ */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface AppHooks {
+	upgrade?: UpgradeHandler;
+	/** Stop jobs, close sockets, flush pending writes, close the database. Must be idempotent. */
+	shutdown?: () => Promise<void>;
+}
+
+const KEY = Symbol.for('warroom.app-hooks');
+type GlobalWithHooks = typeof globalThis & { [KEY]?: AppHooks };
+
+export function appHooks(): AppHooks {
+	const g = globalThis as GlobalWithHooks;
+	g[KEY] ??= {};
+	return g[KEY];
+}
+
+export function getUpgradeHandler(): UpgradeHandler | undefined {
+	return appHooks().upgrade;
+}
