@@ -1,6 +1,6 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
-import { collabDevPlugin } from './server/vite-plugin';
+import { collabDevPlugin } from './server/vite-plugin.ts';
 
 export default defineConfig({
 	plugins: [sveltekit(), collabDevPlugin()],
