@@ -9,7 +9,12 @@ import type { Duplex } from 'node:stream';
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface AppHooks {
+	/** WebSocket upgrades; the app answers unknown paths with 404 and closes the socket. */
 	upgrade?: UpgradeHandler;
+	/** Start the scheduled jobs (called once the HTTP server listens). */
+	startJobs?: () => void;
+	/** Called once the HTTP server listens, with its base URL (start-up banner). */
+	ready?: (baseUrl: string) => void;
 	/** Stop jobs, close sockets, flush pending writes, close the database. Must be idempotent. */
 	shutdown?: () => Promise<void>;
 }

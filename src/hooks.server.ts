@@ -1,0 +1,68 @@
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+import { isLocale, negotiateLocale } from '$lib/i18n';
+import { getApp, startApp } from '$lib/server/app';
+import { SESSION_COOKIE, sessionCookieOptions, validateSessionToken } from '$lib/server/auth/sessions';
+import { log } from '$lib/server/log';
+import { installModules } from '$lib/server/modules';
+import { actorFromUser } from '$lib/server/services/users.service';
+
+export const init: ServerInit = async () => {
+	installModules();
+	try {
+		await startApp();
+	} catch (error) {
+		// A configuration or database problem at start-up: say what is wrong and stop, don't limp on.
+		const message = error instanceof Error ? error.message : String(error);
+		log.error('start-up failed', { error: message });
+		process.stderr.write(`\nWarroom could not start: ${message}\n\n`);
+		process.exit(1);
+	}
+};
+
+const SECURITY_HEADERS: Record<string, string> = {
+	'x-content-type-options': 'nosniff',
+	'referrer-policy': 'same-origin',
+	'x-frame-options': 'DENY',
+	'permissions-policy': 'camera=(), microphone=(), geolocation=()'
+};
+
+export const handle: Handle = async ({ event, resolve }) => {
+	const app = await getApp();
+	const ctx = app.ctx;
+	event.locals.user = null;
+	event.locals.session = null;
+	event.locals.actor = null;
+
+	const token = event.cookies.get(SESSION_COOKIE);
+	if (token) {
+		const valid = await validateSessionToken(ctx, token);
+		if (valid) {
+			event.locals.user = valid.user;
+			event.locals.session = valid.session;
+			event.locals.actor = actorFromUser(valid.user);
+			// Sliding expiry: refresh the cookie with the session.
+			event.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: valid.session.created_at }));
+		} else {
+			event.cookies.delete(SESSION_COOKIE, { path: '/' });
+		}
+	}
+
+	const langCookie = event.cookies.get('warroom_lang');
+	event.locals.locale = isLocale(event.url.searchParams.get('lang'))
+		? (event.url.searchParams.get('lang') as 'zh-CN' | 'en')
+		: (event.locals.user?.locale ?? (isLocale(langCookie) ? langCookie : negotiateLocale(event.request.headers.get('accept-language'))));
+	event.locals.timeZone = event.locals.user?.time_zone ?? ctx.config.orgTimeZone;
+
+	const response = await resolve(event, {
+		transformPageChunk: ({ html }) =>
+			html.replace('%lang%', event.locals.locale).replace('%theme%', event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto')
+	});
+	for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
+	return response;
+};
+
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	const errorId = crypto.randomUUID();
+	if (status >= 500) log.error('unhandled error', { errorId, path: event.url.pathname, error });
+	return { message: status >= 500 ? 'Internal error' : message, errorId };
+};

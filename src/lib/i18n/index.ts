@@ -1,0 +1,99 @@
+import { IntlMessageFormat } from 'intl-messageformat';
+import { LOCALES, type Catalogue, type Locale } from './define';
+
+export { LOCALES, type Locale } from './define';
+
+const modules = import.meta.glob<{ default: { en: Catalogue; 'zh-CN': Catalogue } }>('./messages/*.ts', { eager: true });
+
+export const catalogues: Record<Locale, Catalogue> = { 'zh-CN': {}, en: {} };
+for (const [file, mod] of Object.entries(modules)) {
+	for (const locale of LOCALES) {
+		for (const [key, value] of Object.entries(mod.default[locale])) {
+			if (key in catalogues[locale]) throw new Error(`i18n: duplicate key ${key} in ${file}`);
+			catalogues[locale][key] = value;
+		}
+	}
+}
+
+export function isLocale(v: unknown): v is Locale {
+	return typeof v === 'string' && (LOCALES as readonly string[]).includes(v);
+}
+
+/** Picks zh-CN or en from an Accept-Language header (q-values respected); zh-CN is the default. */
+export function negotiateLocale(acceptLanguage: string | null | undefined): Locale {
+	if (!acceptLanguage) return 'zh-CN';
+	const ranked = acceptLanguage
+		.split(',')
+		.map((part) => {
+			const [tag = '', ...params] = part.trim().split(';');
+			const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+			return { tag: tag.toLowerCase(), q: q ? Number(q.slice(2)) || 0 : 1 };
+		})
+		.filter((x) => x.tag && x.q > 0)
+		.sort((a, b) => b.q - a.q);
+	for (const { tag } of ranked) {
+		if (tag.startsWith('zh')) return 'zh-CN';
+		if (tag.startsWith('en')) return 'en';
+	}
+	return 'zh-CN';
+}
+
+export type Params = Record<string, string | number | Date | boolean | null | undefined>;
+
+const cache = new Map<string, IntlMessageFormat>();
+
+export function translate(locale: Locale, key: string, params?: Params): string {
+	const source = catalogues[locale][key] ?? catalogues.en[key];
+	if (source === undefined) return key;
+	const cacheKey = `${locale}\u0000${key}`;
+	let fmt = cache.get(cacheKey);
+	if (!fmt) {
+		fmt = new IntlMessageFormat(source, locale);
+		cache.set(cacheKey, fmt);
+	}
+	const values: Record<string, string | number | Date | boolean> = {};
+	if (params) for (const [k, v] of Object.entries(params)) values[k] = v ?? '';
+	return String(fmt.format(values));
+}
+
+export interface I18n {
+	locale: Locale;
+	timeZone: string;
+	t(key: string, params?: Params): string;
+	dateTime(value: Date | string | number | null | undefined): string;
+	time(value: Date | string | number | null | undefined): string;
+	duration(ms: number): string;
+}
+
+export function createI18n(locale: Locale, timeZone: string): I18n {
+	const dt = new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+	const tm = new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+	const toDate = (v: Date | string | number) => (v instanceof Date ? v : new Date(v));
+	return {
+		locale,
+		timeZone,
+		t: (key, params) => translate(locale, key, params),
+		dateTime: (v) => (v == null ? '—' : dt.format(toDate(v))),
+		time: (v) => (v == null ? '—' : tm.format(toDate(v))),
+		duration: (ms) => formatDuration(locale, ms)
+	};
+}
+
+/** 1 d 2 h, 3 h 05 min, 12 min, 45 s — in the user's language. */
+export function formatDuration(locale: Locale, ms: number): string {
+	const sign = ms < 0 ? '-' : '';
+	let s = Math.floor(Math.abs(ms) / 1000);
+	const d = Math.floor(s / 86_400);
+	s -= d * 86_400;
+	const h = Math.floor(s / 3600);
+	s -= h * 3600;
+	const m = Math.floor(s / 60);
+	s -= m * 60;
+	const zh = locale === 'zh-CN';
+	const u = zh ? { d: '天', h: '小时', m: '分钟', s: '秒' } : { d: ' d', h: ' h', m: ' min', s: ' s' };
+	const sep = zh ? '' : ' ';
+	if (d > 0) return `${sign}${d}${u.d}${sep}${h}${u.h}`;
+	if (h > 0) return `${sign}${h}${u.h}${sep}${String(m).padStart(2, '0')}${u.m}`;
+	if (m > 0) return `${sign}${m}${u.m}`;
+	return `${sign}${s}${u.s}`;
+}

@@ -1,0 +1,111 @@
+/**
+ * The database as Kysely sees it: snake_case columns (mapped to camelCase at the repository
+ * boundary). Migrations are frozen in time and typed `Kysely<any>`; this file describes the schema
+ * as it stands after all of them.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+export interface OrgUnitTable {
+	id: string;
+	parent_id: string | null;
+	kind: 'head_office' | 'region' | 'team';
+	code: string;
+	name_zh: string;
+	name_en: string;
+	region: string | null;
+	created_at: Generated<Timestamp>;
+}
+
+export interface UserTable {
+	id: string;
+	username: string;
+	display_name: string;
+	email: string | null;
+	phone: string | null;
+	locale: 'zh-CN' | 'en';
+	time_zone: string;
+	org_unit_id: string | null;
+	global_role: 'admin' | 'manager' | 'responder' | 'viewer';
+	disabled: Generated<boolean>;
+	password_hash: string | null;
+	password_changed_at: Timestamp | null;
+	created_at: Generated<Timestamp>;
+}
+
+export interface SessionTable {
+	id: string;
+	secret_hash: Uint8Array;
+	user_id: string;
+	created_at: Timestamp;
+	last_seen_at: Timestamp;
+	ip: string | null;
+	user_agent: string | null;
+}
+
+export interface ServiceTable {
+	id: string;
+	code: string;
+	name_zh: string;
+	name_en: string;
+	owner_team_id: string | null;
+	criticality: 'critical' | 'high' | 'medium' | 'low';
+	regions: ColumnType<string[], string[], string[]>;
+	created_at: Generated<Timestamp>;
+}
+
+export interface ApiTokenTable {
+	id: string;
+	name: string;
+	secret_hash: Uint8Array;
+	scopes: ColumnType<string[], string[], string[]>;
+	/** The token acts as this user (permissions are the user's, narrowed by scopes). */
+	user_id: string;
+	created_by: string;
+	created_at: Generated<Timestamp>;
+	last_used_at: Timestamp | null;
+	revoked_at: Timestamp | null;
+}
+
+export interface AuditEventTable {
+	seq: Generated<string>;
+	id: string;
+	at: Timestamp;
+	actor_id: string | null;
+	action: string;
+	subject_type: string;
+	subject_id: string | null;
+	before: Json | null;
+	after: Json | null;
+	prev_hash: string;
+	hash: string;
+}
+
+export interface LoginAttemptTable {
+	id: Generated<string>;
+	/** 'user:<lowercased username>' or 'ip:<address>'. */
+	key: string;
+	at: Timestamp;
+	success: boolean;
+}
+
+export interface Database {
+	org_units: OrgUnitTable;
+	users: UserTable;
+	sessions: SessionTable;
+	services: ServiceTable;
+	api_tokens: ApiTokenTable;
+	audit_events: AuditEventTable;
+	login_attempts: LoginAttemptTable;
+}
+
+export type OrgUnitRow = Selectable<OrgUnitTable>;
+export type UserRow = Selectable<UserTable>;
+export type NewUserRow = Insertable<UserTable>;
+export type UserUpdate = Updateable<UserTable>;
+export type SessionRow = Selectable<SessionTable>;
+export type ServiceRow = Selectable<ServiceTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;
+export type AuditEventRow = Selectable<AuditEventTable>;

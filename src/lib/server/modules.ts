@@ -1,0 +1,12 @@
+/**
+ * The app's start-up modules, in order. Each feature that needs to hook into start-up (sockets,
+ * jobs, content loaders, demo data) is listed here once.
+ */
+import { registerModule } from './app';
+
+let installed = false;
+export function installModules(): void {
+	if (installed) return;
+	installed = true;
+	void registerModule;
+}

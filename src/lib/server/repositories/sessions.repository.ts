@@ -1,0 +1,65 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, SessionRow, UserRow } from '../db/schema';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export async function insert(db: Q, row: SessionRow): Promise<void> {
+	await db.insertInto('sessions').values(row).execute();
+}
+
+export async function findWithUser(
+	db: Q,
+	id: string
+): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+	const row = await db
+		.selectFrom('sessions')
+		.innerJoin('users', 'users.id', 'sessions.user_id')
+		.select([
+			'sessions.id as s_id',
+			'sessions.secret_hash as s_secret_hash',
+			'sessions.user_id as s_user_id',
+			'sessions.created_at as s_created_at',
+			'sessions.last_seen_at as s_last_seen_at',
+			'sessions.ip as s_ip',
+			'sessions.user_agent as s_user_agent'
+		])
+		.selectAll('users')
+		.where('sessions.id', '=', id)
+		.executeTakeFirst();
+	if (!row) return undefined;
+	const { s_id, s_secret_hash, s_user_id, s_created_at, s_last_seen_at, s_ip, s_user_agent, ...user } = row;
+	return {
+		session: {
+			id: s_id,
+			secret_hash: s_secret_hash,
+			user_id: s_user_id,
+			created_at: s_created_at,
+			last_seen_at: s_last_seen_at,
+			ip: s_ip,
+			user_agent: s_user_agent
+		},
+		user: user as UserRow
+	};
+}
+
+export async function touch(db: Q, id: string, at: Date): Promise<void> {
+	await db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
+}
+
+export async function remove(db: Q, id: string): Promise<void> {
+	await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+export async function removeForUser(db: Q, userId: string): Promise<string[]> {
+	const rows = await db.deleteFrom('sessions').where('user_id', '=', userId).returning('id').execute();
+	return rows.map((r) => r.id);
+}
+
+export async function removeExpired(db: Q, opts: { idleBefore: Date; createdBefore: Date }): Promise<number> {
+	const rows = await db
+		.deleteFrom('sessions')
+		.where((eb) => eb.or([eb('last_seen_at', '<', opts.idleBefore), eb('created_at', '<', opts.createdBefore)]))
+		.returning('id')
+		.execute();
+	return rows.length;
+}
