@@ -421,6 +421,25 @@ describe('parsePlaybook on smaller mistakes', () => {
 		]);
 	});
 
+	it('rejects a plain command followed by a # comment, which YAML would cut off', () => {
+		const text = variant('        mandatory: true\n', '        mandatory: true\n        commands:\n          - grep -c ERR app.log # count\n');
+		expect(issuesOfText(text)).toMatchObject([
+			{
+				line: 26,
+				column: 13,
+				code: 'invalid_value',
+				message:
+					'phases[0].steps[0].commands[0] is followed by a # comment on the same line, which YAML drops from the command; quote the command if the # belongs to it, or put the note in details'
+			}
+		]);
+	});
+
+	it('keeps a # inside a quoted command', () => {
+		const text = variant('        mandatory: true\n', '        mandatory: true\n        commands:\n          - "grep -c ERR app.log # count"\n');
+		const result = parsePlaybook(text, 'inline.yaml');
+		expect(result.ok && result.value.phases[0]?.steps[0]?.commands).toEqual(['grep -c ERR app.log # count']);
+	});
+
 	it('does not read yes, on or no as booleans (YAML 1.2)', () => {
 		expect(issuesOfText(variant('restricted: false', 'restricted: no'))).toMatchObject([
 			{ code: 'invalid_type', message: 'restricted must be true or false (got "no")' }

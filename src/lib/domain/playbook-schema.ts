@@ -426,6 +426,21 @@ function timeTarget(c: Ctx, node: unknown, field: string): number {
 	return value;
 }
 
+/**
+ * A command, verbatim. In a plain (unquoted) YAML scalar " #" starts a comment, so
+ * `grep -c ERR app.log # count` silently loses everything from the "#": when a command has a
+ * trailing comment we cannot tell a note from a truncated command, so the author must decide.
+ */
+function command(c: Ctx, node: unknown, field: string): string {
+	const value = string(c, node, field);
+	if (value === undefined) return DISCARDED;
+	if (isScalar(node) && node.type === 'PLAIN' && node.comment) {
+		report(c, offsetOf(node), field, 'invalid_value', `${field} is followed by a # comment on the same line, which YAML drops from the command; quote the command if the # belongs to it, or put the note in details`);
+		return DISCARDED;
+	}
+	return value;
+}
+
 function serviceCode(c: Ctx, node: unknown, field: string): string {
 	const value = string(c, node, field);
 	if (value === undefined) return DISCARDED;
@@ -635,7 +650,7 @@ function decodePlaybook(c: Ctx, root: unknown): Playbook {
 			timeTargetFrom: f.req('timeTargetFrom', oneOf(TIME_TARGET_ORIGINS)),
 			mandatory: f.req('mandatory', boolean),
 			...(details === undefined ? {} : { details }),
-			commands: f.opt('commands', list(string)) ?? [],
+			commands: f.opt('commands', list(command)) ?? [],
 			checks: f.opt('checks', list(localised)) ?? [],
 			contacts: f.opt('contacts', list(contact)) ?? []
 		};
