@@ -76,7 +76,7 @@ describe('evaluatePolicy', () => {
 		expect(r.mustEscalateToHeadOffice).toBe(true);
 		expect(r.headOfficeReasons).toEqual(['priority']);
 		expect(only(r.clocks, 'report_due')).toMatchObject({ dueAt: at(30), state: 'ok' });
-		expect(only(r.clocks, 'next_update_due')).toMatchObject({ dueAt: at(60 - 30), state: 'ok' });
+		expect(only(r.clocks, 'next_update_due')).toMatchObject({ dueAt: at(30), state: 'ok' });
 	});
 
 	it('gives a P2 two hours for the report and an hour between updates', () => {
@@ -99,7 +99,7 @@ describe('evaluatePolicy', () => {
 		expect(only(r.clocks, 'report_due').dueAt).toEqual(at(120));
 	});
 
-	it('runs no update clock for P4 and P5', () => {
+	it('runs no clock at all for a single-region P4 or P5', () => {
 		for (const priority of ['P4', 'P5'] as const) {
 			const r = evaluatePolicy(input({ incident: { priority } }));
 			expect(r.clocks).toEqual([]);
