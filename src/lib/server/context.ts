@@ -13,6 +13,59 @@ export interface AppContext {
 	events: EventBus;
 	/** The clock; tests pass a fixed one. */
 	now(): Date;
+	/** The live collaboration rooms of this process, when the collab module runs (see collab/). */
+	collab?: CollabPort;
+	/** Outbound and in-app notifications, when the notify module runs (see notify/). */
+	notify?: NotifyPort;
+}
+
+/** Timeline entry kinds of the shared incident document (README: "The shared incident document"). */
+export type TimelineKind =
+	| 'note'
+	| 'observation'
+	| 'action'
+	| 'decision'
+	| 'communication'
+	| 'status'
+	| 'role'
+	| 'escalation'
+	| 'playbook';
+
+export interface SystemEntry {
+	kind: TimelineKind;
+	/** Bilingual text; the document stores `text` in the organisation's default language plus both in `i18n`. */
+	text: { 'zh-CN': string; en: string };
+	at?: Date;
+	pinned?: boolean;
+}
+
+export interface CollabPort {
+	/** After a service commits a fact: append a system entry (origin `server`) to the incident's document. */
+	appendSystemEntry(incidentId: string, entry: SystemEntry): Promise<void>;
+	/** Apply a change to the incident's shared document as the server (e.g. playbook checklist). */
+	transact(incidentId: string, fn: (doc: import('yjs').Doc) => void): Promise<void>;
+	/** Read a snapshot of the document (exports, review drafts). */
+	read<T>(incidentId: string, fn: (doc: import('yjs').Doc) => T): Promise<T>;
+}
+
+export interface NotifyInput {
+	/** Event type, e.g. 'incident.declared', 'member.paged', 'report.approved'. */
+	event: string;
+	incidentId?: string | null;
+	/** In-app recipients (user ids). */
+	recipients: string[];
+	title: { 'zh-CN': string; en: string };
+	body: { 'zh-CN': string; en: string };
+	/** Path inside the app, e.g. /incidents/<id>. */
+	link?: string;
+	/** Restricted incidents never go to outbound channels with content: only a neutral notice. */
+	restricted?: boolean;
+	/** Stable key: the same key twice sends once (jobs can be re-run). */
+	dedupeKey?: string;
+}
+
+export interface NotifyPort {
+	send(input: NotifyInput): Promise<void>;
 }
 
 /** Who is acting: a signed-in user (via session or API token) or the system (jobs). */
