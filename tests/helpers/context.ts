@@ -25,6 +25,8 @@ export interface TestContext extends AppContext {
 /** Creates a fresh PostgreSQL database on the TEST_DATABASE_URL server; returns its URL and a dropper. */
 export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
 	const base = new URL(process.env.TEST_DATABASE_URL!);
+	// The local server uses trust auth; without a user name libpq would need $USER, absent in CI.
+	if (!base.username) base.username = 'postgres';
 	const name = `warroom_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
 	const admin = new pg.Client({ connectionString: base.toString() });
 	await admin.connect();
