@@ -78,13 +78,8 @@ describe('parsePlaybook on valid files', () => {
 		expect(step?.timeTargetFrom).toBe('phase_start');
 		expect(step?.mandatory).toBe(false);
 		expect(step?.details?.en).toBe('Open the breaker for the failed channel on the payment gateway.');
-		expect(step?.commands).toEqual([
-			'curl -s http://paygw.internal/actuator/health',
-			'grep -c TIMEOUT /app/paygw/logs/channel.log\n'
-		]);
-		expect(step?.contacts).toEqual([
-			{ role: 'vendor_liaison', party: { 'zh-CN': '银联运行值班', en: 'UnionPay operations duty desk' } }
-		]);
+		expect(step?.commands).toEqual(['curl -s http://paygw.internal/actuator/health', 'grep -c TIMEOUT /app/paygw/logs/channel.log\n']);
+		expect(step?.contacts).toEqual([{ role: 'vendor_liaison', party: { 'zh-CN': '银联运行值班', en: 'UnionPay operations duty desk' } }]);
 		expect(p.decisionPoints[0]?.options.map((o) => o.next)).toEqual(['verify', 'continue', 'exit']);
 		expect(p.communications.map((t) => t.kind)).toEqual(['internal_update', 'head_office_report', 'customer_notice']);
 		expect(p.communications[1]?.subject?.['zh-CN']).toBe('【重大故障通报】{{incident.title}}');
@@ -102,8 +97,7 @@ describe('parsePlaybook on broken fixtures (one kind of error each)', () => {
 				column: 1,
 				code: 'yaml_syntax',
 				field: '',
-				message:
-					'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'
+				message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'
 			}
 		]);
 	});
@@ -157,8 +151,7 @@ describe('parsePlaybook on broken fixtures (one kind of error each)', () => {
 				column: 11,
 				code: 'invalid_value',
 				field: 'category',
-				message:
-					'category must be one of database, middleware, network, datacentre, storage, payment, security, application (got "dba")'
+				message: 'category must be one of database, middleware, network, datacentre, storage, payment, security, application (got "dba")'
 			}
 		]);
 	});
@@ -195,8 +188,7 @@ describe('parsePlaybook on broken fixtures (one kind of error each)', () => {
 				column: 13,
 				code: 'duplicate_step_id',
 				field: 'phases[1].steps[0].id',
-				message:
-					'phases[1].steps[0].id "confirm-fault" is already used by phases[0].steps[0].id (step ids must be unique in a playbook)'
+				message: 'phases[1].steps[0].id "confirm-fault" is already used by phases[0].steps[0].id (step ids must be unique in a playbook)'
 			}
 		]);
 	});
@@ -232,8 +224,7 @@ describe('parsePlaybook on broken fixtures (one kind of error each)', () => {
 				column: 56,
 				code: 'unknown_placeholder',
 				field: 'communications[0].body.en',
-				message:
-					'communications[0].body.en uses unknown placeholder {{incident.owner}}; see playbooks/README.md for the list'
+				message: 'communications[0].body.en uses unknown placeholder {{incident.owner}}; see playbooks/README.md for the list'
 			}
 		]);
 	});
@@ -245,8 +236,7 @@ describe('parsePlaybook on broken fixtures (one kind of error each)', () => {
 				column: 15,
 				code: 'unknown_step',
 				field: 'decisionPoints[0].options[0].next',
-				message:
-					'decisionPoints[0].options[0].next must be a step id in this playbook, continue or exit (got "switch-over")'
+				message: 'decisionPoints[0].options[0].next must be a step id in this playbook, continue or exit (got "switch-over")'
 			}
 		]);
 	});
@@ -296,9 +286,7 @@ describe('parsePlaybook on smaller mistakes', () => {
 
 	it('reports a required field left empty at its key', () => {
 		const issues = issuesOfText(variant('services: [CORE-BANKING]', 'services:'));
-		expect(issues).toMatchObject([
-			{ line: 11, column: 1, code: 'missing_field', message: 'services is required (the value is empty)' }
-		]);
+		expect(issues).toMatchObject([{ line: 11, column: 1, code: 'missing_field', message: 'services is required (the value is empty)' }]);
 	});
 
 	it('reports a missing top-level field at the top of the document', () => {
@@ -342,9 +330,7 @@ describe('parsePlaybook on smaller mistakes', () => {
 	it('rejects a role listed twice', () => {
 		expect(
 			issuesOfText(variant('roles: [incident_manager, technical_lead]', 'roles: [incident_manager, technical_lead, incident_manager]'))
-		).toMatchObject([
-			{ line: 14, column: 43, code: 'duplicate_value', message: 'roles[2] repeats "incident_manager" (already roles[0])' }
-		]);
+		).toMatchObject([{ line: 14, column: 43, code: 'duplicate_value', message: 'roles[2] repeats "incident_manager" (already roles[0])' }]);
 	});
 
 	it('requires the incident manager among the roles', () => {
@@ -376,7 +362,12 @@ describe('parsePlaybook on smaller mistakes', () => {
 
 	it('rejects an escalation rule without any condition', () => {
 		expect(issuesOfText(variant('  - when: { priority: [P1] }', '  - when: {}'))).toMatchObject([
-			{ line: 31, column: 11, code: 'missing_field', message: 'escalation[0].when must name at least one condition: priority or multiRegion' }
+			{
+				line: 31,
+				column: 11,
+				code: 'missing_field',
+				message: 'escalation[0].when must name at least one condition: priority or multiRegion'
+			}
 		]);
 	});
 
@@ -387,10 +378,7 @@ describe('parsePlaybook on smaller mistakes', () => {
 	});
 
 	it('rejects two templates of the same kind', () => {
-		const text = variant(
-			'escalation:\n',
-			'  - kind: internal_update\n    body: { zh-CN: 第二份, en: A second one }\nescalation:\n'
-		);
+		const text = variant('escalation:\n', '  - kind: internal_update\n    body: { zh-CN: 第二份, en: A second one }\nescalation:\n');
 		expect(issuesOfText(text)).toMatchObject([
 			{
 				line: 30,
@@ -412,17 +400,25 @@ describe('parsePlaybook on smaller mistakes', () => {
 	});
 
 	it('rejects YAML aliases instead of expanding them', () => {
-		const text = variant('title:\n  zh-CN: 最小预案\n  en: Minimal playbook', 'title: &t\n  zh-CN: 最小预案\n  en: Minimal playbook\nsummary: *t').replace(
-			/\nsummary:\n {2}zh-CN: .*\n {2}en: .*\n/,
-			'\n'
-		);
+		const text = variant(
+			'title:\n  zh-CN: 最小预案\n  en: Minimal playbook',
+			'title: &t\n  zh-CN: 最小预案\n  en: Minimal playbook\nsummary: *t'
+		).replace(/\nsummary:\n {2}zh-CN: .*\n {2}en: .*\n/, '\n');
 		expect(issuesOfText(text)).toMatchObject([
-			{ line: 8, column: 10, code: 'invalid_value', message: 'summary is an alias (*t); aliases are not supported in playbooks, write the value out' }
+			{
+				line: 8,
+				column: 10,
+				code: 'invalid_value',
+				message: 'summary is an alias (*t); aliases are not supported in playbooks, write the value out'
+			}
 		]);
 	});
 
 	it('rejects a plain command followed by a # comment, which YAML would cut off', () => {
-		const text = variant('        mandatory: true\n', '        mandatory: true\n        commands:\n          - grep -c ERR app.log # count\n');
+		const text = variant(
+			'        mandatory: true\n',
+			'        mandatory: true\n        commands:\n          - grep -c ERR app.log # count\n'
+		);
 		expect(issuesOfText(text)).toMatchObject([
 			{
 				line: 26,
@@ -435,7 +431,10 @@ describe('parsePlaybook on smaller mistakes', () => {
 	});
 
 	it('keeps a # inside a quoted command', () => {
-		const text = variant('        mandatory: true\n', '        mandatory: true\n        commands:\n          - "grep -c ERR app.log # count"\n');
+		const text = variant(
+			'        mandatory: true\n',
+			'        mandatory: true\n        commands:\n          - "grep -c ERR app.log # count"\n'
+		);
 		const result = parsePlaybook(text, 'inline.yaml');
 		expect(result.ok && result.value.phases[0]?.steps[0]?.commands).toEqual(['grep -c ERR app.log # count']);
 	});

@@ -274,7 +274,13 @@ function join(field: string, key: string): string {
 /** Rejects aliases up front so no decoder has to think about them. */
 function checkAlias(c: Ctx, node: unknown, field: string): boolean {
 	if (!isAlias(node)) return true;
-	report(c, offsetOf(node), field, 'invalid_value', `${field} is an alias (*${node.source}); aliases are not supported in playbooks, write the value out`);
+	report(
+		c,
+		offsetOf(node),
+		field,
+		'invalid_value',
+		`${field} is an alias (*${node.source}); aliases are not supported in playbooks, write the value out`
+	);
 	return false;
 }
 
@@ -300,12 +306,24 @@ class Fields {
 		for (const pair of map.items) {
 			const key = pair.key;
 			if (!isScalar(key) || typeof key.value !== 'string') {
-				report(c, offsetOf(key ?? map), field, 'invalid_type', `${field || 'the document'} has a key that is not a plain string (got ${got(c, key)})`);
+				report(
+					c,
+					offsetOf(key ?? map),
+					field,
+					'invalid_type',
+					`${field || 'the document'} has a key that is not a plain string (got ${got(c, key)})`
+				);
 				continue;
 			}
 			const name = key.value;
 			if (!allowed.includes(name)) {
-				report(c, offsetOf(key), join(field, name), 'unknown_field', `${join(field, name)} is not a known field${didYouMean(name, allowed)}`);
+				report(
+					c,
+					offsetOf(key),
+					join(field, name),
+					'unknown_field',
+					`${join(field, name)} is not a known field${didYouMean(name, allowed)}`
+				);
 				continue;
 			}
 			this.entries.set(name, { keyOffset: offsetOf(key), value: pair.value });
@@ -373,7 +391,13 @@ function kebabId(c: Ctx, node: unknown, field: string): string {
 	const value = string(c, node, field);
 	if (value === undefined) return DISCARDED;
 	if (!KEBAB.test(value) || value.length > MAX_ID_LENGTH) {
-		report(c, offsetOf(node), field, 'invalid_value', `${field} must be kebab-case (lower-case letters and digits joined by single hyphens, at most ${MAX_ID_LENGTH} characters) (got ${got(c, node)})`);
+		report(
+			c,
+			offsetOf(node),
+			field,
+			'invalid_value',
+			`${field} must be kebab-case (lower-case letters and digits joined by single hyphens, at most ${MAX_ID_LENGTH} characters) (got ${got(c, node)})`
+		);
 		return DISCARDED;
 	}
 	return value;
@@ -392,7 +416,13 @@ function oneOf<T extends string>(options: readonly T[], code: PlaybookIssueCode 
 		const value = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
 		if (value === undefined || !options.includes(value as T)) {
 			const hint = value === undefined ? '' : didYouMean(value, options);
-			report(c, offsetOf(node), field, value === undefined ? 'invalid_type' : code, `${field} must be ${noun} ${options.join(', ')} (got ${got(c, node)})${hint}`);
+			report(
+				c,
+				offsetOf(node),
+				field,
+				value === undefined ? 'invalid_type' : code,
+				`${field} must be ${noun} ${options.join(', ')} (got ${got(c, node)})${hint}`
+			);
 			return DISCARDED;
 		}
 		return value as T;
@@ -420,7 +450,13 @@ function timeTarget(c: Ctx, node: unknown, field: string): number {
 		return DISCARDED;
 	}
 	if (value > MAX_TIME_TARGET_MINUTES) {
-		report(c, offsetOf(node), field, 'invalid_time_target', `${field} must be at most ${MAX_TIME_TARGET_MINUTES} minutes (7 days) (got ${value})`);
+		report(
+			c,
+			offsetOf(node),
+			field,
+			'invalid_time_target',
+			`${field} must be at most ${MAX_TIME_TARGET_MINUTES} minutes (7 days) (got ${value})`
+		);
 		return DISCARDED;
 	}
 	return value;
@@ -435,7 +471,13 @@ function command(c: Ctx, node: unknown, field: string): string {
 	const value = string(c, node, field);
 	if (value === undefined) return DISCARDED;
 	if (isScalar(node) && node.type === 'PLAIN' && node.comment) {
-		report(c, offsetOf(node), field, 'invalid_value', `${field} is followed by a # comment on the same line, which YAML drops from the command; quote the command if the # belongs to it, or put the note in details`);
+		report(
+			c,
+			offsetOf(node),
+			field,
+			'invalid_value',
+			`${field} is followed by a # comment on the same line, which YAML drops from the command; quote the command if the # belongs to it, or put the note in details`
+		);
 		return DISCARDED;
 	}
 	return value;
@@ -445,7 +487,13 @@ function serviceCode(c: Ctx, node: unknown, field: string): string {
 	const value = string(c, node, field);
 	if (value === undefined) return DISCARDED;
 	if (!SERVICE_CODE.test(value)) {
-		report(c, offsetOf(node), field, 'invalid_value', `${field} must be a business service code in upper case, e.g. CORE-BANKING (got ${got(c, node)})`);
+		report(
+			c,
+			offsetOf(node),
+			field,
+			'invalid_value',
+			`${field} must be a business service code in upper case, e.g. CORE-BANKING (got ${got(c, node)})`
+		);
 		return DISCARDED;
 	}
 	return value;
@@ -616,21 +664,29 @@ function decodePlaybook(c: Ctx, root: unknown): Playbook {
 	const stepIds = new Map<string, IdSite>();
 	const phaseIds = new Map<string, IdSite>();
 
-	const uniqueId = (registry: Map<string, IdSite>, code: PlaybookIssueCode, what: string): Decoder<string> => (cc, node, field) => {
-		const id = kebabId(cc, node, field);
-		if (id === undefined) return id;
-		if ((DECISION_KEYWORDS as readonly string[]).includes(id) && registry === stepIds) {
-			report(cc, offsetOf(node), field, 'invalid_value', `${field} "${id}" is reserved for decision options; choose another step id`);
-			return DISCARDED;
-		}
-		const first = registry.get(id);
-		if (first) {
-			report(cc, offsetOf(node), field, code, `${field} "${id}" is already used by ${first.field} (${what} ids must be unique in a playbook)`);
-		} else {
-			registry.set(id, { field });
-		}
-		return id;
-	};
+	const uniqueId =
+		(registry: Map<string, IdSite>, code: PlaybookIssueCode, what: string): Decoder<string> =>
+		(cc, node, field) => {
+			const id = kebabId(cc, node, field);
+			if (id === undefined) return id;
+			if ((DECISION_KEYWORDS as readonly string[]).includes(id) && registry === stepIds) {
+				report(cc, offsetOf(node), field, 'invalid_value', `${field} "${id}" is reserved for decision options; choose another step id`);
+				return DISCARDED;
+			}
+			const first = registry.get(id);
+			if (first) {
+				report(
+					cc,
+					offsetOf(node),
+					field,
+					code,
+					`${field} "${id}" is already used by ${first.field} (${what} ids must be unique in a playbook)`
+				);
+			} else {
+				registry.set(id, { field });
+			}
+			return id;
+		};
 
 	const contact: Decoder<PlaybookContact> = (cc, node, field) => {
 		const f = fields(cc, node, field, CONTACT_FIELDS, ' with role and party');
@@ -666,17 +722,25 @@ function decodePlaybook(c: Ctx, root: unknown): Playbook {
 		};
 	};
 
-	const stepRef = (allowKeywords: boolean): Decoder<string> => (cc, node, field) => {
-		const ref = string(cc, node, field);
-		if (ref === undefined) return ref;
-		if (allowKeywords && (DECISION_KEYWORDS as readonly string[]).includes(ref)) return ref;
-		if (!stepIds.has(ref)) {
-			const also = allowKeywords ? `, ${DECISION_KEYWORDS.join(' or ')}` : '';
-			report(cc, offsetOf(node), field, 'unknown_step', `${field} must be a step id in this playbook${also} (got ${got(cc, node)})${didYouMean(ref, [...stepIds.keys()])}`);
-			return DISCARDED;
-		}
-		return ref;
-	};
+	const stepRef =
+		(allowKeywords: boolean): Decoder<string> =>
+		(cc, node, field) => {
+			const ref = string(cc, node, field);
+			if (ref === undefined) return ref;
+			if (allowKeywords && (DECISION_KEYWORDS as readonly string[]).includes(ref)) return ref;
+			if (!stepIds.has(ref)) {
+				const also = allowKeywords ? `, ${DECISION_KEYWORDS.join(' or ')}` : '';
+				report(
+					cc,
+					offsetOf(node),
+					field,
+					'unknown_step',
+					`${field} must be a step id in this playbook${also} (got ${got(cc, node)})${didYouMean(ref, [...stepIds.keys()])}`
+				);
+				return DISCARDED;
+			}
+			return ref;
+		};
 
 	const decisionIds = new Map<string, IdSite>();
 	const option: Decoder<DecisionOption> = (cc, node, field) => {
@@ -689,7 +753,13 @@ function decodePlaybook(c: Ctx, root: unknown): Playbook {
 		if (!f) return DISCARDED;
 		const options = f.req('options', list(option, { nonEmpty: true }));
 		if (Array.isArray(options) && options.length < 2) {
-			report(cc, offsetOf(f.node('options')), join(field, 'options'), 'invalid_value', `${join(field, 'options')} must offer at least two options`);
+			report(
+				cc,
+				offsetOf(f.node('options')),
+				join(field, 'options'),
+				'invalid_value',
+				`${join(field, 'options')} must offer at least two options`
+			);
 		}
 		return {
 			id: f.req('id', uniqueId(decisionIds, 'duplicate_id', 'decision point')),
@@ -768,7 +838,13 @@ function decodePlaybook(c: Ctx, root: unknown): Playbook {
 			const first = seen.get(kindNode.value);
 			const field = `communications[${i}].kind`;
 			if (first !== undefined) {
-				report(c, offsetOf(kindNode), field, 'duplicate_value', `${field} "${kindNode.value}" is already used by communications[${first}] (one template per kind)`);
+				report(
+					c,
+					offsetOf(kindNode),
+					field,
+					'duplicate_value',
+					`${field} "${kindNode.value}" is already used by communications[${first}] (one template per kind)`
+				);
 			} else {
 				seen.set(kindNode.value, i);
 			}
@@ -805,10 +881,7 @@ export function parsePlaybook(text: string, path: string): PlaybookParseResult {
 }
 
 /** `parsePlaybook`, plus where the id was written (for the duplicate-id check across files). */
-export function parsePlaybookWithIdPosition(
-	text: string,
-	path: string
-): { result: PlaybookParseResult; idLine: number; idColumn: number } {
+export function parsePlaybookWithIdPosition(text: string, path: string): { result: PlaybookParseResult; idLine: number; idColumn: number } {
 	const lineCounter = new LineCounter();
 	const c: Ctx = { path, text, lineCounter, issues: [] };
 	const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });

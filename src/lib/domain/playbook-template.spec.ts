@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-	EMPTY_VALUE_MARKER,
-	PLAYBOOK_PLACEHOLDERS,
-	isPlaceholder,
-	renderTemplate,
-	scanTemplate
-} from './playbook-template';
+import { EMPTY_VALUE_MARKER, PLAYBOOK_PLACEHOLDERS, isPlaceholder, renderTemplate, scanTemplate } from './playbook-template';
 
 describe('renderTemplate', () => {
 	it('fills every placeholder with the value given for it', () => {
@@ -22,9 +16,9 @@ describe('renderTemplate', () => {
 	});
 
 	it('fills the same placeholder every time it appears', () => {
-		expect(
-			renderTemplate('{{organisation.name}} / {{organisation.name}}', { 'organisation.name': 'Demo Bank' })
-		).toBe('Demo Bank / Demo Bank');
+		expect(renderTemplate('{{organisation.name}} / {{organisation.name}}', { 'organisation.name': 'Demo Bank' })).toBe(
+			'Demo Bank / Demo Bank'
+		);
 	});
 
 	it('renders a missing, empty or blank value as the empty-value marker', () => {

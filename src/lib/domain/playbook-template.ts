@@ -107,10 +107,7 @@ export function scanTemplate(template: string): { uses: PlaceholderUse[]; proble
  * safer than guessing). Values are inserted verbatim: `$&`, `{{…}}` or markup inside a value stay
  * literal text.
  */
-export function renderTemplate(
-	template: string,
-	values: Partial<Record<Placeholder, string>>
-): string {
+export function renderTemplate(template: string, values: Partial<Record<Placeholder, string>>): string {
 	return template.replace(PLACEHOLDER_PATTERN, (whole, rawName: string) => {
 		const name = rawName.trim();
 		if (!isPlaceholder(name)) return whole;

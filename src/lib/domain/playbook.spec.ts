@@ -47,8 +47,7 @@ describe('checkPlaybooks', () => {
 						column: 5,
 						code: 'duplicate_playbook_id',
 						field: 'id',
-						message:
-							'id "same-id" is also used by tests/fixtures/playbooks/broken/duplicate-id/b.yaml (playbook ids must be unique)'
+						message: 'id "same-id" is also used by tests/fixtures/playbooks/broken/duplicate-id/b.yaml (playbook ids must be unique)'
 					}
 				]
 			},
@@ -61,8 +60,7 @@ describe('checkPlaybooks', () => {
 						column: 5,
 						code: 'duplicate_playbook_id',
 						field: 'id',
-						message:
-							'id "same-id" is also used by tests/fixtures/playbooks/broken/duplicate-id/a.yaml (playbook ids must be unique)'
+						message: 'id "same-id" is also used by tests/fixtures/playbooks/broken/duplicate-id/a.yaml (playbook ids must be unique)'
 					}
 				]
 			}
@@ -187,8 +185,18 @@ describe('the playbooks shipped in playbooks/', () => {
 			const steps = p.phases.flatMap((phase) => phase.steps);
 			expect(p.decisionPoints.length, p.id).toBeGreaterThan(0);
 			expect(steps.filter((s) => s.mandatory).length, p.id).toBeGreaterThanOrEqual(3);
-			expect(steps.some((s) => s.commands.length > 0 || s.checks.length > 0), p.id).toBe(true);
+			expect(
+				steps.some((s) => s.commands.length > 0 || s.checks.length > 0),
+				p.id
+			).toBe(true);
 		}
+	});
+
+	it('include the README example, which is itself a valid playbook', () => {
+		const readme = readFileSync(new URL('playbooks/README.md', ROOT), 'utf8');
+		const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+		const result = parsePlaybook(example, 'playbooks/README.md');
+		expect(result.ok ? [] : result.errors.map(formatIssue)).toEqual([]);
 	});
 
 	it('contain no phone numbers: contacts are by role and the contact list', () => {

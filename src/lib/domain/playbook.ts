@@ -3,11 +3,7 @@
  * `playbook-schema.ts`, the template placeholders and renderer in `playbook-template.ts`; this module
  * adds what works across files (duplicate ids) and the one-line issue format the CLI prints.
  */
-import {
-	parsePlaybookWithIdPosition,
-	type Playbook,
-	type PlaybookIssue
-} from './playbook-schema';
+import { parsePlaybookWithIdPosition, type Playbook, type PlaybookIssue } from './playbook-schema';
 
 export * from './playbook-schema';
 export * from './playbook-template';
