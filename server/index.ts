@@ -14,6 +14,8 @@ function logLine(level: string, msg: string, fields: Record<string, unknown> = {
 
 async function main(): Promise<void> {
 	const hooks = appHooks();
+	// Assigned once the bundle has loaded; requests that arrive before that get a 503.
+	// eslint-disable-next-line prefer-const
 	let handler: http.RequestListener | undefined;
 	const server = http.createServer((req, res) => {
 		if (handler) return handler(req, res);

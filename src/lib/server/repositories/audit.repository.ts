@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AuditEventRow, Database } from '../db/schema';
+import type { Insertable } from 'kysely';
+import type { AuditEventRow, AuditEventTable, Database } from '../db/schema';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -12,7 +13,7 @@ export async function last(db: Q): Promise<AuditEventRow | undefined> {
 	return db.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
 }
 
-export async function insert(db: Q, row: Omit<AuditEventRow, 'seq'>): Promise<void> {
+export async function insert(db: Q, row: Insertable<AuditEventTable>): Promise<void> {
 	await db.insertInto('audit_events').values(row).execute();
 }
 

@@ -10,6 +10,9 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../db/index';
 import type { AuditEventRow, Database } from '../db/schema';
 import * as auditRepo from '../repositories/audit.repository';
+import * as usersRepo from '../repositories/users.repository';
+import { err, ok, type Result } from '../../domain/result';
+import type { Actor, AppContext } from '../context';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -146,4 +149,25 @@ export async function verifyChain(db: Db, pageSize = 1000): Promise<ChainVerific
 		if (rows.length < pageSize) return { ok: true, events };
 		afterSeq = String(rows[rows.length - 1]!.seq);
 	}
+}
+
+/** The newest events for the admin audit page (admins only), with the actor's username. */
+export async function recentEvents(
+	ctx: AppContext,
+	actor: Actor,
+	limit: number
+): Promise<Result<{ seq: string; at: Date; actor: string | null; action: string; subjectType: string; subjectId: string | null }[]>> {
+	if (actor.globalRole !== 'admin') return err({ code: 'forbidden', message: 'Administrators only' });
+	const rows = await auditRepo.recent(ctx.db, limit);
+	const names = new Map((await usersRepo.list(ctx.db)).map((u) => [u.id, u.username]));
+	return ok(
+		rows.map((r) => ({
+			seq: String(r.seq),
+			at: r.at,
+			actor: r.actor_id ? (names.get(r.actor_id) ?? r.actor_id) : null,
+			action: r.action,
+			subjectType: r.subject_type,
+			subjectId: r.subject_id
+		}))
+	);
 }

@@ -5,6 +5,7 @@
 import type { DomainError } from '../../domain/result';
 
 // C0/C1 control characters except tab and newlines (which multi-line fields may contain).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 export function text(

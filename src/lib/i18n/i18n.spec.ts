@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { catalogues, createI18n, formatDuration, negotiateLocale, translate } from './index';
+
+function sourceFiles(dir: string): string[] {
+	return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+		const p = path.join(dir, e.name);
+		if (e.isDirectory()) return sourceFiles(p);
+		return /\.(svelte|ts)$/.test(e.name) && !e.name.endsWith('.spec.ts') ? [p] : [];
+	});
+}
+
+describe('messages', () => {
+	it('has the same keys in Chinese and English', () => {
+		expect(Object.keys(catalogues['zh-CN']).sort()).toEqual(Object.keys(catalogues.en).sort());
+	});
+
+	it('has no empty message in either language', () => {
+		for (const locale of ['zh-CN', 'en'] as const)
+			for (const [k, v] of Object.entries(catalogues[locale])) expect(v.trim(), `${locale} ${k}`).not.toBe('');
+	});
+
+	it('defines every literal key the code passes to t()', () => {
+		const root = path.resolve(__dirname, '..', '..');
+		const missing: string[] = [];
+		for (const file of sourceFiles(root)) {
+			const text = fs.readFileSync(file, 'utf8');
+			for (const m of text.matchAll(/\bt\(\s*'([a-zA-Z][\w.-]*)'/g)) {
+				if (!(m[1]! in catalogues.en)) missing.push(`${path.relative(root, file)}: ${m[1]}`);
+			}
+		}
+		expect(missing).toEqual([]);
+	});
+
+	it('formats parameters and plural-free messages in both languages', () => {
+		expect(translate('en', 'login.throttled', { seconds: 8 })).toBe('Too many failed attempts. Try again in 8 seconds.');
+		expect(translate('zh-CN', 'login.throttled', { seconds: 8 })).toBe('失败次数过多，请在 8 秒后重试。');
+	});
+});
+
+describe('locale negotiation', () => {
+	it.each([
+		[undefined, 'zh-CN'],
+		['en-US,en;q=0.9', 'en'],
+		['zh-TW,zh;q=0.9,en;q=0.8', 'zh-CN'],
+		['fr-FR, en;q=0.5', 'en'],
+		['en;q=0.2, zh;q=0.8', 'zh-CN'],
+		['de', 'zh-CN']
+	])('picks the right language for %j', (header, expected) => {
+		expect(negotiateLocale(header)).toBe(expected);
+	});
+});
+
+describe('dates and durations in the user time zone', () => {
+	it('shows a time in the user’s zone, not the server’s', () => {
+		const at = new Date('2026-11-23T01:30:00Z');
+		expect(createI18n('en', 'Asia/Shanghai').time(at)).toBe('09:30:00');
+		expect(createI18n('en', 'Europe/London').time(at)).toBe('01:30:00');
+	});
+
+	it.each([
+		['en', 45_000, '45 s'],
+		['en', 12 * 60_000, '12 min'],
+		['en', 3 * 3_600_000 + 5 * 60_000, '3 h 05 min'],
+		['zh-CN', 26 * 3_600_000, '1天2小时'],
+		['zh-CN', 90_000, '1分钟']
+	] as const)('formats %s %d ms as %s', (locale, ms, text) => {
+		expect(formatDuration(locale, ms)).toBe(text);
+	});
+});
