@@ -1,0 +1,255 @@
+/**
+ * Outbound messages in each receiver's own format. Pure: the same message, settings and `now`
+ * always give the same bytes, which is what the unit tests pin down.
+ *
+ * Formats (as each vendor documents its group robot / incoming webhook):
+ * - generic webhook: our JSON, signed with `X-Warroom-Signature: sha256=<hex>` over the raw body;
+ * - WeCom 企业微信: `{"msgtype":"markdown","markdown":{"content":…}}`, content ≤ 4096 bytes;
+ * - DingTalk 钉钉: `{"msgtype":"markdown","markdown":{"title":…,"text":…}}`, optional
+ *   `&timestamp=<ms>&sign=<…>` on the URL;
+ * - Feishu 飞书: `{"msg_type":"post","content":{"post":{"zh_cn":{title,content}}}}`, optional
+ *   `timestamp` (seconds) and `sign` in the body;
+ * - Slack: `{"text":fallback,"blocks":[header, section]}`;
+ * - Microsoft Teams: a message with one Adaptive Card attachment.
+ */
+import type { ChannelKind, EmailChannelConfig, HttpChannelConfig, HttpKind } from './channels';
+import { dingtalkSign, feishuSign, webhookSignature } from './sign';
+import { retryableStatus } from './backoff';
+
+/** A delivery's message, already in the channel's language and already redacted if restricted. */
+export interface OutboundMessage {
+	event: string;
+	locale: 'zh-CN' | 'en';
+	title: string;
+	body: string;
+	/** Absolute link into the app, or null when the public origin is not configured. */
+	url: string | null;
+	/** Null for restricted incidents: not even the id leaves the building. */
+	incidentId: string | null;
+	restricted: boolean;
+	/** The label of the link ("Open in Warroom"), in the channel's language. */
+	openLabel: string;
+}
+
+export interface HttpRequestSpec {
+	url: string;
+	headers: Record<string, string>;
+	body: string;
+}
+
+/** WeCom refuses markdown content over 4096 bytes. */
+export const WECOM_MAX_BYTES = 4096;
+/** DingTalk's markdown text limit is not documented tightly; 5000 characters stays well inside it. */
+export const DINGTALK_MAX_CHARS = 5000;
+/** Slack: header text ≤ 150 characters, section text ≤ 3000. */
+export const SLACK_HEADER_MAX = 150;
+export const SLACK_SECTION_MAX = 3000;
+/** Feishu refuses bodies over 20 KB; the text is cut well below that. */
+export const FEISHU_MAX_CHARS = 6000;
+export const TEAMS_MAX_CHARS = 20_000;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+/** Cuts to at most `max` characters (whole code points), marking the cut with an ellipsis. */
+export function truncateChars(s: string, max: number): string {
+	const cps = Array.from(s);
+	return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
+}
+
+/** Cuts to at most `max` UTF-8 bytes without splitting a character. */
+export function truncateBytes(s: string, max: number): string {
+	const enc = new TextEncoder();
+	if (enc.encode(s).length <= max) return s;
+	let out = '';
+	let bytes = 0;
+	const budget = max - 3; // the ellipsis is 3 bytes in UTF-8
+	for (const ch of s) {
+		const n = enc.encode(ch).length;
+		if (bytes + n > budget) break;
+		out += ch;
+		bytes += n;
+	}
+	return out + '…';
+}
+
+function appendQuery(url: string, query: string): string {
+	const hashAt = url.indexOf('#');
+	const base = hashAt >= 0 ? url.slice(0, hashAt) : url;
+	return base + (base.includes('?') ? '&' : '?') + query;
+}
+
+export function webhookRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; deliveryId: string; now: Date }): HttpRequestSpec {
+	const { message: m, now } = opts;
+	// sentAt inside the signed body lets a receiver refuse replays of an old, validly signed body.
+	const body = JSON.stringify({
+		id: opts.deliveryId,
+		event: m.event,
+		sentAt: now.toISOString(),
+		locale: m.locale,
+		restricted: m.restricted,
+		incidentId: m.incidentId,
+		title: m.title,
+		body: m.body,
+		url: m.url
+	});
+	const headers: Record<string, string> = {
+		...JSON_HEADERS,
+		'x-warroom-event': m.event,
+		'x-warroom-delivery': opts.deliveryId,
+		'x-warroom-timestamp': String(Math.floor(now.getTime() / 1000))
+	};
+	if (opts.config.secret) headers['x-warroom-signature'] = webhookSignature(opts.config.secret, body);
+	return { url: opts.config.url, headers, body };
+}
+
+export function wecomRequest(opts: { config: HttpChannelConfig; message: OutboundMessage }): HttpRequestSpec {
+	const m = opts.message;
+	const link = m.url ? `\n[${m.openLabel}](${m.url})` : '';
+	const head = `**${m.title}**\n`;
+	const enc = new TextEncoder();
+	const room = WECOM_MAX_BYTES - enc.encode(head).length - enc.encode(link).length;
+	const content = head + truncateBytes(m.body, Math.max(room, 16)) + link;
+	return { url: opts.config.url, headers: { ...JSON_HEADERS }, body: JSON.stringify({ msgtype: 'markdown', markdown: { content } }) };
+}
+
+export function dingtalkRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; now: Date }): HttpRequestSpec {
+	const m = opts.message;
+	// DingTalk markdown needs a blank line between paragraphs; single newlines are joined.
+	const paragraphs = m.body.split(/\r?\n/).join('\n\n');
+	const text = truncateChars(`#### ${m.title}\n\n${paragraphs}${m.url ? `\n\n[${m.openLabel}](${m.url})` : ''}`, DINGTALK_MAX_CHARS);
+	let url = opts.config.url;
+	if (opts.config.secret) {
+		const ts = opts.now.getTime();
+		url = appendQuery(url, `timestamp=${ts}&sign=${dingtalkSign(opts.config.secret, ts)}`);
+	}
+	return { url, headers: { ...JSON_HEADERS }, body: JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text } }) };
+}
+
+export function feishuRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; now: Date }): HttpRequestSpec {
+	const m = opts.message;
+	const lines = truncateChars(m.body, FEISHU_MAX_CHARS).split(/\r?\n/);
+	const content: { tag: string; text: string; href?: string }[][] = lines.map((line) => [{ tag: 'text', text: line }]);
+	if (m.url) content.push([{ tag: 'a', text: m.openLabel, href: m.url }]);
+	const post = { [m.locale === 'zh-CN' ? 'zh_cn' : 'en_us']: { title: m.title, content } };
+	const payload: Record<string, unknown> = {};
+	if (opts.config.secret) {
+		const ts = Math.floor(opts.now.getTime() / 1000);
+		payload.timestamp = String(ts);
+		payload.sign = feishuSign(opts.config.secret, ts);
+	}
+	payload.msg_type = 'post';
+	payload.content = { post };
+	return { url: opts.config.url, headers: { ...JSON_HEADERS }, body: JSON.stringify(payload) };
+}
+
+/** Slack treats &, < and > as markup (`<!channel>` would ping everyone), so text is escaped. */
+export function slackEscape(s: string): string {
+	return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function slackRequest(opts: { config: HttpChannelConfig; message: OutboundMessage }): HttpRequestSpec {
+	const m = opts.message;
+	const link = m.url ? `\n<${m.url}|${slackEscape(m.openLabel)}>` : '';
+	const section = truncateChars(slackEscape(m.body), SLACK_SECTION_MAX - link.length) + link;
+	const body = {
+		// The fallback shown in notifications and by clients that do not render blocks.
+		text: slackEscape(`${m.title}\n${m.body}`),
+		blocks: [
+			{ type: 'header', text: { type: 'plain_text', text: truncateChars(m.title, SLACK_HEADER_MAX), emoji: true } },
+			{ type: 'section', text: { type: 'mrkdwn', text: section } }
+		]
+	};
+	return { url: opts.config.url, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+export function teamsRequest(opts: { config: HttpChannelConfig; message: OutboundMessage }): HttpRequestSpec {
+	const m = opts.message;
+	const card: Record<string, unknown> = {
+		$schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+		type: 'AdaptiveCard',
+		version: '1.4',
+		body: [
+			{ type: 'TextBlock', text: m.title, weight: 'Bolder', size: 'Medium', wrap: true },
+			{ type: 'TextBlock', text: truncateChars(m.body, TEAMS_MAX_CHARS), wrap: true }
+		]
+	};
+	if (m.url) card.actions = [{ type: 'Action.OpenUrl', title: m.openLabel, url: m.url }];
+	const body = {
+		type: 'message',
+		attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }]
+	};
+	return { url: opts.config.url, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+export function httpRequestFor(opts: {
+	kind: HttpKind;
+	config: HttpChannelConfig;
+	message: OutboundMessage;
+	deliveryId: string;
+	now: Date;
+}): HttpRequestSpec {
+	switch (opts.kind) {
+		case 'webhook':
+			return webhookRequest(opts);
+		case 'wecom':
+			return wecomRequest(opts);
+		case 'dingtalk':
+			return dingtalkRequest(opts);
+		case 'feishu':
+			return feishuRequest(opts);
+		case 'slack':
+			return slackRequest(opts);
+		case 'teams':
+			return teamsRequest(opts);
+	}
+}
+
+export interface ResponseVerdict {
+	ok: boolean;
+	/** Worth trying again later (only meaningful when not ok). */
+	retryable: boolean;
+	error?: string;
+}
+
+/**
+ * Whether the receiver accepted the message. The Chinese robots answer HTTP 200 even when they
+ * refuse (a bad signature, a keyword rule, a rate limit) and put the verdict in the JSON body, so
+ * a 200 alone is not success for them.
+ */
+export function judgeResponse(kind: ChannelKind, status: number, body: string): ResponseVerdict {
+	if (status < 200 || status >= 300) return { ok: false, retryable: retryableStatus(status), error: `HTTP ${status}` };
+	if (kind === 'wecom' || kind === 'dingtalk' || kind === 'feishu') {
+		let parsed: unknown;
+		try {
+			parsed = JSON.parse(body);
+		} catch {
+			return { ok: false, retryable: true, error: 'the robot answered with something that is not JSON' };
+		}
+		const o = (parsed ?? {}) as Record<string, unknown>;
+		const code = kind === 'feishu' ? (o.code ?? o.StatusCode) : o.errcode;
+		if (code !== undefined && code !== 0) {
+			const msg = kind === 'feishu' ? (o.msg ?? o.StatusMessage) : o.errmsg;
+			// Rate limits and signature clock skew clear up; a wrong token does not, but the
+			// back-off keeps the cost of retrying it small and the log shows the robot's answer.
+			return { ok: false, retryable: true, error: `robot error ${String(code)}: ${String(msg ?? '')}`.trim() };
+		}
+	}
+	return { ok: true, retryable: false };
+}
+
+export interface EmailSpec {
+	from: string;
+	to: string[];
+	subject: string;
+	text: string;
+}
+
+export function emailFor(opts: { config: EmailChannelConfig; message: OutboundMessage }): EmailSpec {
+	const m = opts.message;
+	return {
+		from: opts.config.from,
+		to: opts.config.to,
+		subject: m.title,
+		text: m.body + (m.url ? `\n\n${m.openLabel}: ${m.url}\n` : '\n')
+	};
+}
