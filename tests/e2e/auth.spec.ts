@@ -1,0 +1,95 @@
+import { expect, test } from '@playwright/test';
+import { DEMO_PASSWORD, login } from './helpers';
+
+test.describe('signing in and out', () => {
+	test('a manager signs in and out in Chinese, then in English', async ({ page }) => {
+		await page.setExtraHTTPHeaders({ 'accept-language': 'zh-CN,zh;q=0.9' });
+		await page.goto('/');
+		await expect(page).toHaveURL(/\/login/);
+		await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
+		await login(page, 'manager');
+		await expect(page.getByRole('heading', { name: /欢迎/ })).toBeVisible();
+		await page.getByTestId('logout').click();
+		await expect(page.getByText('您已退出登录。')).toBeVisible();
+
+		await page.getByTestId('lang-switch').click();
+		await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+		await login(page, 'manager');
+		await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
+		await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+		await page.getByTestId('logout').click();
+		await expect(page.getByText('You have signed out.')).toBeVisible();
+		// The old session is gone on the server: the start page asks for a login again.
+		await page.goto('/');
+		await expect(page).toHaveURL(/\/login/);
+	});
+
+	test('a wrong password is refused with the same message as an unknown user', async ({ page }) => {
+		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
+		await page.goto('/login');
+		await page.locator('#username').fill('responder');
+		await page.locator('#password').fill('not-the-password');
+		await page.locator('form button[type=submit]').click();
+		const wrong = await page.getByTestId('login-error').textContent();
+		await page.locator('#username').fill('no-such-user');
+		await page.locator('#password').fill('not-the-password');
+		await page.locator('form button[type=submit]').click();
+		await expect(page.getByTestId('login-error')).toHaveText(wrong!);
+		expect(wrong).toContain('Wrong username or password');
+	});
+
+	test('repeated failures throttle the account, even for the right password', async ({ page }) => {
+		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
+		await page.goto('/login');
+		for (let i = 0; i < 5; i++) {
+			await page.locator('#username').fill('manager2');
+			await page.locator('#password').fill(`wrong-${i}`);
+			await page.locator('form button[type=submit]').click();
+			await expect(page.getByTestId('login-error')).toBeVisible();
+		}
+		await page.locator('#username').fill('manager2');
+		await page.locator('#password').fill(DEMO_PASSWORD);
+		await page.locator('form button[type=submit]').click();
+		await expect(page.getByTestId('login-error')).toContainText('Too many failed attempts');
+	});
+
+	test('an executive (viewer) cannot reach the administration pages', async ({ page }) => {
+		await login(page, 'exec');
+		const response = await page.goto('/admin/users');
+		expect(response?.status()).toBe(403);
+		await expect(page.getByRole('link', { name: /Administration|系统管理/ })).toHaveCount(0);
+	});
+
+	test('an admin creates a user who can then sign in', async ({ page, browser }) => {
+		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
+		await login(page, 'admin');
+		await page.goto('/admin/users');
+		const form = page.getByTestId('create-user');
+		// Inline validation: a short password is named at the field.
+		await form.locator('#f-username').fill('oncall.db');
+		await form.locator('#f-displayName').fill('值班 DBA On-call');
+		await form.locator('#f-password').fill('short');
+		await form.getByRole('button').click();
+		await expect(form.locator('[data-field-error=password]')).toBeVisible();
+		await form.locator('#f-password').fill('a-long-enough-password');
+		await form.getByRole('button').click();
+		await expect(page.getByText('User oncall.db created.')).toBeVisible();
+		await expect(page.getByRole('link', { name: 'oncall.db' })).toBeVisible();
+
+		const other = await browser.newContext();
+		const p2 = await other.newPage();
+		await login(p2, 'oncall.db', 'a-long-enough-password');
+		await expect(p2.getByText('值班 DBA On-call').first()).toBeVisible();
+		await other.close();
+	});
+
+	test('signing in works with JavaScript disabled', async ({ browser }) => {
+		const ctx = await browser.newContext({ javaScriptEnabled: false, extraHTTPHeaders: { 'accept-language': 'en' } });
+		const page = await ctx.newPage();
+		await login(page, 'responder2');
+		await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
+		await page.getByTestId('logout').click();
+		await expect(page.getByText('You have signed out.')).toBeVisible();
+		await ctx.close();
+	});
+});
