@@ -3,10 +3,12 @@
  * jobs, content loaders, demo data) is listed here once.
  */
 import { registerModule } from './app';
+import { notifyModule } from './notify/module';
 
 let installed = false;
 export function installModules(): void {
 	if (installed) return;
 	installed = true;
+	registerModule(notifyModule);
 	void registerModule;
 }

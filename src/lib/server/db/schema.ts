@@ -91,6 +91,61 @@ export interface LoginAttemptTable {
 	success: boolean;
 }
 
+/** A timestamp column with a database default: optional on insert. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface NotificationTable {
+	/** bigint; the SSE event id. Read it with String(). */
+	seq: Generated<string>;
+	id: string;
+	user_id: string;
+	event: string;
+	incident_id: string | null;
+	title_zh: string;
+	title_en: string;
+	body_zh: string;
+	body_en: string;
+	link: string | null;
+	dedupe_key: string | null;
+	read_at: Timestamp | null;
+	created_at: DefaultedTimestamp;
+}
+
+export interface NotificationChannelTable {
+	id: string;
+	kind: 'webhook' | 'email' | 'wecom' | 'dingtalk' | 'feishu' | 'slack' | 'teams';
+	name: string;
+	/** Kind-specific settings with secrets; see notify/channels.ts. Never sent to the browser as is. */
+	config: Json<Record<string, unknown>>;
+	events: ColumnType<string[], string[], string[]>;
+	locale: 'zh-CN' | 'en';
+	enabled: boolean;
+	created_by: string | null;
+	created_at: DefaultedTimestamp;
+	updated_at: DefaultedTimestamp;
+}
+
+export interface NotificationDeliveryTable {
+	seq: Generated<string>;
+	id: string;
+	channel_id: string;
+	event: string;
+	incident_id: string | null;
+	payload: Json<Record<string, unknown>>;
+	dedupe_key: string;
+	status: 'pending' | 'sent' | 'failed';
+	attempts: Generated<number>;
+	max_attempts: number;
+	next_attempt_at: Timestamp;
+	locked_until: Timestamp | null;
+	last_attempt_at: Timestamp | null;
+	last_status_code: number | null;
+	last_response: string | null;
+	last_error: string | null;
+	sent_at: Timestamp | null;
+	created_at: Timestamp;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -99,6 +154,9 @@ export interface Database {
 	api_tokens: ApiTokenTable;
 	audit_events: AuditEventTable;
 	login_attempts: LoginAttemptTable;
+	notifications: NotificationTable;
+	notification_channels: NotificationChannelTable;
+	notification_deliveries: NotificationDeliveryTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -109,3 +167,6 @@ export type SessionRow = Selectable<SessionTable>;
 export type ServiceRow = Selectable<ServiceTable>;
 export type ApiTokenRow = Selectable<ApiTokenTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
+export type NotificationRow = Selectable<NotificationTable>;
+export type NotificationChannelRow = Selectable<NotificationChannelTable>;
+export type NotificationDeliveryRow = Selectable<NotificationDeliveryTable>;

@@ -2,6 +2,8 @@
  * The two ways a message leaves the process: an HTTP POST and an SMTP conversation. Both give
  * back what the receiver said (status code and text) or why there was no answer, never throw.
  */
+import http from 'node:http';
+import https from 'node:https';
 import nodemailer from 'nodemailer';
 import type { EmailChannelConfig } from './channels';
 import type { EmailSpec, HttpRequestSpec } from './format';
@@ -23,29 +25,59 @@ function clip(s: string): string {
 
 function describe(error: unknown): string {
 	if (error instanceof Error) {
-		if (error.name === 'TimeoutError') return 'timed out';
-		const cause = (error as Error & { cause?: unknown }).cause;
-		const code = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : undefined;
-		return code ? `${error.message} (${code})` : error.message;
+		const code = (error as NodeJS.ErrnoException).code;
+		return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 	}
 	return String(error);
 }
 
-export async function postHttp(req: HttpRequestSpec, timeoutMs: number): Promise<TransportResult> {
-	try {
-		const res = await fetch(req.url, {
-			method: 'POST',
-			headers: { 'user-agent': 'Warroom-Notify/1', ...req.headers },
-			body: req.body,
-			redirect: 'manual',
-			signal: AbortSignal.timeout(timeoutMs)
-		});
-		// The body read is bounded by the same timeout: a receiver that trickles must not hold a worker.
-		const text = await res.text();
-		return { statusCode: res.status, response: clip(text) };
-	} catch (error) {
-		return { statusCode: null, response: null, error: describe(error) };
-	}
+/** Bytes of an answer read at most; the log keeps fewer, this only bounds memory. */
+const RESPONSE_READ_MAX_BYTES = 64 * 1024;
+
+/**
+ * One POST with a hard deadline over the whole exchange (connect, send, answer). node:http rather
+ * than fetch: fetch refuses the "bad ports" of the browser world (25, 587, 6000, 10080, …), and
+ * in-house webhook receivers do listen on such ports.
+ */
+export function postHttp(req: HttpRequestSpec, timeoutMs: number): Promise<TransportResult> {
+	return new Promise((resolve) => {
+		let url: URL;
+		try {
+			url = new URL(req.url);
+		} catch {
+			resolve({ statusCode: null, response: null, error: 'the address is not a valid URL' });
+			return;
+		}
+		let settled = false;
+		const finish = (r: TransportResult) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			resolve(r);
+		};
+		const body = Buffer.from(req.body, 'utf8');
+		const client = url.protocol === 'https:' ? https : http;
+		const request = client.request(
+			url,
+			{ method: 'POST', headers: { 'user-agent': 'Warroom-Notify/1', ...req.headers, 'content-length': String(body.length) } },
+			(res) => {
+				const chunks: Buffer[] = [];
+				let size = 0;
+				res.on('data', (c: Buffer) => {
+					if (size < RESPONSE_READ_MAX_BYTES) chunks.push(c);
+					size += c.length;
+				});
+				res.on('end', () => finish({ statusCode: res.statusCode ?? null, response: clip(Buffer.concat(chunks).toString('utf8')) }));
+				res.on('error', (e) => finish({ statusCode: res.statusCode ?? null, response: null, error: describe(e) }));
+			}
+		);
+		const timer = setTimeout(() => {
+			finish({ statusCode: null, response: null, error: 'timed out' });
+			request.destroy();
+		}, timeoutMs);
+		request.on('error', (e) => finish({ statusCode: null, response: null, error: describe(e) }));
+		request.end(body);
+	});
 }
 
 export async function sendSmtp(config: EmailChannelConfig, mail: EmailSpec, timeoutMs: number): Promise<TransportResult> {

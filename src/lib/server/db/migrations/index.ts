@@ -1,10 +1,12 @@
 import type { Migration } from 'kysely/migration';
 import * as m20261123T1400 from './20261123T1400-foundation';
+import * as m20261123T1510 from './20261123T1510-notifications';
 
 /**
  * Every migration, by dated name. An explicit list (not a directory scan) because the app runs from
  * a bundle where the migration files no longer exist as files. Names sort in the order they run.
  */
 export const migrations: Record<string, Migration> = {
-	'20261123T1400-foundation': m20261123T1400
+	'20261123T1400-foundation': m20261123T1400,
+	'20261123T1510-notifications': m20261123T1510
 };
