@@ -23,6 +23,8 @@ export interface Config {
 	jobsEnabled: boolean;
 	/** Trust X-Forwarded-For for the client address (login throttling); only behind a proxy you run. */
 	trustProxy: boolean;
+	/** Where the contingency playbooks (*.yaml) are read from at start-up (WARROOM_PLAYBOOKS_DIR). */
+	playbooksDir: string;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
 		logLevel,
 		orgTimeZone,
 		jobsEnabled: bool(env, 'WARROOM_JOBS', true),
-		trustProxy: bool(env, 'WARROOM_TRUST_PROXY', false)
+		trustProxy: bool(env, 'WARROOM_TRUST_PROXY', false),
+		playbooksDir: path.resolve(env.WARROOM_PLAYBOOKS_DIR?.trim() || './playbooks')
 	};
 }

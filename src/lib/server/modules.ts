@@ -3,6 +3,7 @@
  * jobs, content loaders, demo data) is listed here once.
  */
 import { registerModule } from './app';
+import { playbooksModule } from './playbooks/loader';
 import { notifyModule } from './notify/module';
 
 let installed = false;
@@ -10,5 +11,6 @@ export function installModules(): void {
 	if (installed) return;
 	installed = true;
 	registerModule(notifyModule);
+	registerModule(playbooksModule);
 	void registerModule;
 }

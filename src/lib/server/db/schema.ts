@@ -146,6 +146,60 @@ export interface NotificationDeliveryTable {
 	created_at: Timestamp;
 }
 
+export interface PlaybookTable {
+	id: string;
+	source: 'file' | 'import';
+	source_path: string | null;
+	current_version_id: string | null;
+	category: string;
+	restricted: boolean;
+	title_zh: string;
+	title_en: string;
+	summary_zh: string;
+	summary_en: string;
+	services: ColumnType<string[], string[], string[]>;
+	tags: ColumnType<string[], string[], string[]>;
+	withdrawn_at: Timestamp | null;
+	updated_at: DefaultedTimestamp;
+}
+
+export interface PlaybookVersionTable {
+	id: string;
+	playbook_id: string;
+	seq: number;
+	version: number;
+	content_hash: string;
+	source_text: string;
+	/** The parsed `Playbook` (domain/playbook-schema.ts). */
+	parsed: Json;
+	source_path: string | null;
+	imported_by: string | null;
+	created_at: DefaultedTimestamp;
+}
+
+export interface IncidentPlaybookTable {
+	id: string;
+	/** No foreign key yet (see the playbooks migration). */
+	incident_id: string;
+	playbook_id: string;
+	version_id: string;
+	/** The parsed `Playbook` as loaded: the incident's own copy. */
+	snapshot: Json;
+	loaded_by: string | null;
+	loaded_at: Timestamp;
+}
+
+export interface PlaybookDeviationTable {
+	id: string;
+	incident_id: string;
+	playbook_id: string;
+	step_id: string;
+	kind: 'skipped' | 'late';
+	reason: string;
+	recorded_by: string | null;
+	recorded_at: Timestamp;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -157,6 +211,10 @@ export interface Database {
 	notifications: NotificationTable;
 	notification_channels: NotificationChannelTable;
 	notification_deliveries: NotificationDeliveryTable;
+	playbooks: PlaybookTable;
+	playbook_versions: PlaybookVersionTable;
+	incident_playbooks: IncidentPlaybookTable;
+	playbook_deviations: PlaybookDeviationTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -170,3 +228,7 @@ export type AuditEventRow = Selectable<AuditEventTable>;
 export type NotificationRow = Selectable<NotificationTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelTable>;
 export type NotificationDeliveryRow = Selectable<NotificationDeliveryTable>;
+export type PlaybookRow = Selectable<PlaybookTable>;
+export type PlaybookVersionRow = Selectable<PlaybookVersionTable>;
+export type IncidentPlaybookRow = Selectable<IncidentPlaybookTable>;
+export type PlaybookDeviationRow = Selectable<PlaybookDeviationTable>;
