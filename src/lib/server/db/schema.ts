@@ -200,6 +200,75 @@ export interface PlaybookDeviationTable {
 	recorded_at: Timestamp;
 }
 
+export interface IncidentCounterTable {
+	/** YYYYMMDD in the organisation's time zone. */
+	day: string;
+	seq: number;
+}
+
+export interface IncidentTable {
+	id: string;
+	/** INC-YYYYMMDD-NNNN, unique. */
+	number: string;
+	title: string;
+	description: Generated<string>;
+	impact: 'extensive' | 'significant' | 'moderate' | 'minor';
+	urgency: 'critical' | 'high' | 'medium' | 'low';
+	priority: 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
+	status: 'proposed' | 'rejected' | 'investigating' | 'identified' | 'mitigated' | 'resolved' | 'closed';
+	source: 'monitoring' | 'phone' | 'web' | 'api';
+	drill: Generated<boolean>;
+	restricted: Generated<boolean>;
+	detected_at: Timestamp;
+	proposed_at: Timestamp | null;
+	declared_at: Timestamp | null;
+	first_acked_at: Timestamp | null;
+	mitigated_at: Timestamp | null;
+	resolved_at: Timestamp | null;
+	closed_at: Timestamp | null;
+	reopened_at: Timestamp | null;
+	proposed_by: string | null;
+	declared_by: string | null;
+	rejected_reason: string | null;
+	close_reason: string | null;
+	review_waived: Generated<boolean>;
+	dedupe_key: string | null;
+	repeat_count: Generated<number>;
+	last_repeated_at: Timestamp | null;
+	created_at: Timestamp;
+	updated_at: Timestamp;
+	version: Generated<number>;
+}
+
+export interface IncidentServiceTable {
+	incident_id: string;
+	service_id: string;
+}
+
+export interface IncidentMemberTable {
+	id: string;
+	incident_id: string;
+	user_id: string;
+	role:
+		| 'incident_manager'
+		| 'deputy'
+		| 'communications_lead'
+		| 'scribe'
+		| 'technical_lead'
+		| 'vendor_liaison'
+		| 'service_desk'
+		| 'responder'
+		| 'observer';
+	added_by: string | null;
+	added_at: Timestamp;
+	paged_at: Timestamp | null;
+	last_paged_at: Timestamp | null;
+	page_count: Generated<number>;
+	acked_at: Timestamp | null;
+	removed_at: Timestamp | null;
+	removed_by: string | null;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -215,6 +284,10 @@ export interface Database {
 	playbook_versions: PlaybookVersionTable;
 	incident_playbooks: IncidentPlaybookTable;
 	playbook_deviations: PlaybookDeviationTable;
+	incident_counters: IncidentCounterTable;
+	incidents: IncidentTable;
+	incident_services: IncidentServiceTable;
+	incident_members: IncidentMemberTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -232,3 +305,7 @@ export type PlaybookRow = Selectable<PlaybookTable>;
 export type PlaybookVersionRow = Selectable<PlaybookVersionTable>;
 export type IncidentPlaybookRow = Selectable<IncidentPlaybookTable>;
 export type PlaybookDeviationRow = Selectable<PlaybookDeviationTable>;
+export type IncidentRow = Selectable<IncidentTable>;
+export type NewIncidentRow = Insertable<IncidentTable>;
+export type IncidentUpdate = Updateable<IncidentTable>;
+export type IncidentMemberRow = Selectable<IncidentMemberTable>;

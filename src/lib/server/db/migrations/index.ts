@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as m20261123T1400 from './20261123T1400-foundation';
 import * as m20261123T1510 from './20261123T1510-notifications';
 import * as m20261123T1530 from './20261123T1530-playbooks';
+import * as m20261123T1520 from './20261123T1520-incidents';
 
 /**
  * Every migration, by dated name. An explicit list (not a directory scan) because the app runs from
@@ -10,5 +11,6 @@ import * as m20261123T1530 from './20261123T1530-playbooks';
 export const migrations: Record<string, Migration> = {
 	'20261123T1400-foundation': m20261123T1400,
 	'20261123T1510-notifications': m20261123T1510,
+	'20261123T1520-incidents': m20261123T1520,
 	'20261123T1530-playbooks': m20261123T1530
 };
