@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 	const actualPort = typeof address === 'object' && address ? address.port : port;
 	// SvelteKit's adapter assumes https when ORIGIN is unset, which breaks form actions on a plain
 	// local start; default to the address we actually listen on.
-	process.env.ORIGIN ??= `http://localhost:${actualPort}`;
+	if (!process.env.ORIGIN?.trim()) process.env.ORIGIN = `http://localhost:${actualPort}`;
 	process.env.PORT = String(actualPort);
 	// Importing the handler runs the app's `init` (configuration, database, migrations).
 	const handlerUrl = new URL('../../build/handler.js', import.meta.url).href;

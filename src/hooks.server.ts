@@ -47,10 +47,14 @@ export const handle: Handle = async ({ event, resolve }) => {
 		}
 	}
 
+	// The language last chosen on this browser wins, then the user's setting, then Accept-Language.
 	const langCookie = event.cookies.get('warroom_lang');
-	event.locals.locale = isLocale(event.url.searchParams.get('lang'))
-		? (event.url.searchParams.get('lang') as 'zh-CN' | 'en')
-		: (event.locals.user?.locale ?? (isLocale(langCookie) ? langCookie : negotiateLocale(event.request.headers.get('accept-language'))));
+	const langParam = event.url.searchParams.get('lang');
+	event.locals.locale = isLocale(langParam)
+		? langParam
+		: isLocale(langCookie)
+			? langCookie
+			: (event.locals.user?.locale ?? negotiateLocale(event.request.headers.get('accept-language')));
 	event.locals.timeZone = event.locals.user?.time_zone ?? ctx.config.orgTimeZone;
 
 	const response = await resolve(event, {

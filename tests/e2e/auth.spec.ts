@@ -2,8 +2,9 @@ import { expect, test } from '@playwright/test';
 import { DEMO_PASSWORD, login } from './helpers';
 
 test.describe('signing in and out', () => {
-	test('a manager signs in and out in Chinese, then in English', async ({ page }) => {
-		await page.setExtraHTTPHeaders({ 'accept-language': 'zh-CN,zh;q=0.9' });
+	test('a manager signs in and out in Chinese, then in English', async ({ browser }) => {
+		const context = await browser.newContext({ locale: 'zh-CN' });
+		const page = await context.newPage();
 		await page.goto('/');
 		await expect(page).toHaveURL(/\/login/);
 		await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
@@ -22,34 +23,33 @@ test.describe('signing in and out', () => {
 		// The old session is gone on the server: the start page asks for a login again.
 		await page.goto('/');
 		await expect(page).toHaveURL(/\/login/);
+		await context.close();
 	});
 
 	test('a wrong password is refused with the same message as an unknown user', async ({ page }) => {
-		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
-		await page.goto('/login');
+				await page.goto('/login');
 		await page.locator('#username').fill('responder');
 		await page.locator('#password').fill('not-the-password');
-		await page.locator('form button[type=submit]').click();
+		await page.locator('main form button[type=submit]').click();
 		const wrong = await page.getByTestId('login-error').textContent();
 		await page.locator('#username').fill('no-such-user');
 		await page.locator('#password').fill('not-the-password');
-		await page.locator('form button[type=submit]').click();
+		await page.locator('main form button[type=submit]').click();
 		await expect(page.getByTestId('login-error')).toHaveText(wrong!);
 		expect(wrong).toContain('Wrong username or password');
 	});
 
 	test('repeated failures throttle the account, even for the right password', async ({ page }) => {
-		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
-		await page.goto('/login');
+				await page.goto('/login');
 		for (let i = 0; i < 5; i++) {
 			await page.locator('#username').fill('manager2');
 			await page.locator('#password').fill(`wrong-${i}`);
-			await page.locator('form button[type=submit]').click();
+			await page.locator('main form button[type=submit]').click();
 			await expect(page.getByTestId('login-error')).toBeVisible();
 		}
 		await page.locator('#username').fill('manager2');
 		await page.locator('#password').fill(DEMO_PASSWORD);
-		await page.locator('form button[type=submit]').click();
+		await page.locator('main form button[type=submit]').click();
 		await expect(page.getByTestId('login-error')).toContainText('Too many failed attempts');
 	});
 
@@ -61,8 +61,7 @@ test.describe('signing in and out', () => {
 	});
 
 	test('an admin creates a user who can then sign in', async ({ page, browser }) => {
-		await page.setExtraHTTPHeaders({ 'accept-language': 'en' });
-		await login(page, 'admin');
+				await login(page, 'admin');
 		await page.goto('/admin/users');
 		const form = page.getByTestId('create-user');
 		// Inline validation: a short password is named at the field.
@@ -84,8 +83,10 @@ test.describe('signing in and out', () => {
 	});
 
 	test('signing in works with JavaScript disabled', async ({ browser }) => {
-		const ctx = await browser.newContext({ javaScriptEnabled: false, extraHTTPHeaders: { 'accept-language': 'en' } });
+		const ctx = await browser.newContext({ javaScriptEnabled: false, locale: 'zh-CN' });
 		const page = await ctx.newPage();
+		await page.goto('/login');
+		await page.getByTestId('lang-switch').click();
 		await login(page, 'responder2');
 		await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
 		await page.getByTestId('logout').click();

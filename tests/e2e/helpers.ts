@@ -6,6 +6,6 @@ export async function login(page: Page, username: string, password = DEMO_PASSWO
 	await page.goto('/login');
 	await page.locator('#username').fill(username);
 	await page.locator('#password').fill(password);
-	await page.locator('form button[type=submit]').click();
+	await page.locator('main form button[type=submit]').click();
 	await expect(page.getByTestId('logout')).toBeVisible();
 }
