@@ -149,17 +149,21 @@ async function findByRef(db: AppContext['db'], ref: string): Promise<IncidentRow
 export async function loadFor(
 	ctx: AppContext,
 	actor: Actor,
-	opts: { ref: unknown; operation: Operation }
+	/** Without `operation`, only visibility is checked (the caller decides the operation from the state). */
+	opts: { ref: unknown; operation?: Operation }
 ): Promise<Result<Loaded>> {
 	if (typeof opts.ref !== 'string' || opts.ref.length === 0 || opts.ref.length > 100) return err(notFound());
 	const incident = await findByRef(ctx.db, opts.ref);
 	if (!incident) return err(notFound());
 	const member = actor.userId ? await membersRepo.findActive(ctx.db, { incidentId: incident.id, userId: actor.userId }) : undefined;
-	// Scope problems are reported as such, even on a read: the token holder needs to know why.
+	// Visibility is about the person, not the token: a write-only token may still act on what its
+	// user can see. A missing scope is then reported as such (forbidden), so the integrator knows why.
 	const viewDenied = denial({ ...actor, scopes: undefined }, { operation: 'view_incident', incident, member });
 	if (viewDenied) return err(notFound());
-	const denied = denial(actor, { operation: opts.operation, incident, member });
-	if (denied) return err(denied);
+	if (opts.operation) {
+		const denied = denial(actor, { operation: opts.operation, incident, member });
+		if (denied) return err(denied);
+	}
 	return ok({ incident, member });
 }
 
@@ -894,7 +898,7 @@ export interface StatusChange {
  * `accept_proposal`; closing (until the review exists) needs `waive_review` too.
  */
 export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusChange): Promise<Result<IncidentView, ValidationFailure>> {
-	const pre = await loadFor(ctx, actor, { ref: opts.incidentId, operation: 'view_incident' });
+	const pre = await loadFor(ctx, actor, { ref: opts.incidentId });
 	if (!pre.ok) return pre;
 	const operation: Operation = pre.value.incident.status === 'proposed' ? 'accept_proposal' : 'change_status';
 	const denied = denial(actor, { operation, incident: pre.value.incident, member: pre.value.member });
