@@ -32,7 +32,16 @@ function memoryCollab(): CollabPort & { docs: Map<string, Y.Doc> } {
 		docs,
 		async appendSystemEntry(incidentId, entry) {
 			const at = entry.at ?? new Date();
-			createEntry(docOf(incidentId), { id: `sys-${++n}`, at, recordedAt: at, kind: entry.kind, text: entry.text.en, author: null, authorName: 'Warroom', i18n: entry.text });
+			createEntry(docOf(incidentId), {
+				id: `sys-${++n}`,
+				at,
+				recordedAt: at,
+				kind: entry.kind,
+				text: entry.text.en,
+				author: null,
+				authorName: 'Warroom',
+				i18n: entry.text
+			});
 		},
 		async transact(incidentId, fn) {
 			const doc = docOf(incidentId);
@@ -122,7 +131,10 @@ describe(`the start-up loader (${dbLabel})`, () => {
 		expect(again.newVersions).toEqual([]);
 		expect(again.valid).toEqual(['versioned']);
 
-		await fs.writeFile(path.join(dir, 'versioned.yaml'), text.replace('version: 1', 'version: 2').replace('Confirm the fault', 'Confirm the fault and its scope'));
+		await fs.writeFile(
+			path.join(dir, 'versioned.yaml'),
+			text.replace('version: 1', 'version: 2').replace('Confirm the fault', 'Confirm the fault and its scope')
+		);
 		const changed = await loadPlaybooks(ctx, dir);
 		expect(changed.newVersions).toEqual(['versioned']);
 
@@ -162,7 +174,10 @@ describe(`the start-up loader (${dbLabel})`, () => {
 describe(`importing through the UI (${dbLabel})`, () => {
 	it('validates an upload exactly like a file, with line and column', async () => {
 		const admin = await makeUser(ctx, { role: 'admin' });
-		const r = await svc.importPlaybook(ctx, admin.actor, { fileName: 'bad.yaml', text: await read(path.join(FIXTURES, 'broken/negative-time-target.yaml')) });
+		const r = await svc.importPlaybook(ctx, admin.actor, {
+			fileName: 'bad.yaml',
+			text: await read(path.join(FIXTURES, 'broken/negative-time-target.yaml'))
+		});
 		expect(r.ok).toBe(false);
 		if (r.ok) return;
 		expect(r.error.code).toBe('invalid_playbook');
@@ -204,7 +219,10 @@ describe(`importing through the UI (${dbLabel})`, () => {
 		const admin = await makeUser(ctx, { role: 'admin' });
 		const empty = await svc.importPlaybook(ctx, admin.actor, { fileName: 'e.yaml', text: '  ' });
 		expect(!empty.ok && empty.error).toMatchObject({ code: 'required', field: 'file' });
-		const binary = await svc.importPlaybook(ctx, admin.actor, { fileName: 'b.yaml', text: new TextDecoder().decode(new Uint8Array([0xff, 0xfe, 0x00])) });
+		const binary = await svc.importPlaybook(ctx, admin.actor, {
+			fileName: 'b.yaml',
+			text: new TextDecoder().decode(new Uint8Array([0xff, 0xfe, 0x00]))
+		});
 		expect(!binary.ok && binary.error.code).toBe('invalid_encoding');
 	});
 
@@ -262,7 +280,13 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 	const declaredAt = new Date('2026-03-14T02:00:00Z');
 	const loadAt = new Date('2026-03-14T02:05:00Z');
 	let seq = 0;
-	const incident = (over: Partial<svc.IncidentRef> = {}): svc.IncidentRef => ({ id: `inc-${++seq}-${Date.now()}`, declaredAt, restricted: false, memberRole: null, ...over });
+	const incident = (over: Partial<svc.IncidentRef> = {}): svc.IncidentRef => ({
+		id: `inc-${++seq}-${Date.now()}`,
+		declaredAt,
+		restricted: false,
+		memberRole: null,
+		...over
+	});
 	let snapText = '';
 	let runDir = '';
 	beforeAll(async () => {
@@ -279,7 +303,10 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		if (!r.ok) throw new Error(r.error.message);
 		expect(r.value.run.version).toBe(1);
 
-		await fs.writeFile(path.join(runDir, 'snap.yaml'), snapText.replace('version: 1', 'version: 2').replace('Confirm the fault', 'Something else entirely'));
+		await fs.writeFile(
+			path.join(runDir, 'snap.yaml'),
+			snapText.replace('version: 1', 'version: 2').replace('Confirm the fault', 'Something else entirely')
+		);
 		const report = await loadPlaybooks(ctx, runDir);
 		expect(report.newVersions).toEqual(['snap']);
 
@@ -319,7 +346,9 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		expect(!again.ok && again.error.code).toBe('conflict');
 		const other = await svc.loadIntoIncident(ctx, manager.actor, { incident: inc, playbookId: 'storage-array-failure' });
 		expect(other.ok).toBe(true);
-		expect(readChecklist(map.toJSON()).map((i) => i.playbookId)).toEqual(expect.arrayContaining(['database-primary-failover', 'storage-array-failure']));
+		expect(readChecklist(map.toJSON()).map((i) => i.playbookId)).toEqual(
+			expect.arrayContaining(['database-primary-failover', 'storage-array-failure'])
+		);
 	});
 
 	it('leaves ticks alone when the checklist is ensured again', async () => {
@@ -328,7 +357,12 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		const r = await svc.loadIntoIncident(ctx, manager.actor, { incident: inc, playbookId: 'storage-array-failure' });
 		if (!r.ok) throw new Error(r.error.message);
 		const key = r.value.items[0]!.key;
-		const t = await svc.tickStep(ctx, manager.actor, { incident: inc, playbookId: 'storage-array-failure', stepId: r.value.items[0]!.stepId, done: true });
+		const t = await svc.tickStep(ctx, manager.actor, {
+			incident: inc,
+			playbookId: 'storage-array-failure',
+			stepId: r.value.items[0]!.stepId,
+			done: true
+		});
 		expect(t.ok).toBe(true);
 		checklistOf(collab.docs.get(inc.id)!).delete(r.value.items[1]!.key);
 		expect(await svc.ensureChecklist(ctx, { incident: inc })).toBe(1);
@@ -346,35 +380,82 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		const mandatory = loaded.value.items.find((i) => i.mandatory)!;
 		const optional = loaded.value.items.find((i) => !i.mandatory);
 
-		const noReason = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: mandatory.playbookId, stepId: mandatory.stepId, reason: '   ' });
+		const noReason = await svc.recordDeviation(ctx, responder.actor, {
+			incident: inc,
+			playbookId: mandatory.playbookId,
+			stepId: mandatory.stepId,
+			reason: '   '
+		});
 		expect(!noReason.ok && noReason.error).toMatchObject({ code: 'reason_required', field: 'reason' });
 
 		ctx.setNow(new Date('2026-03-14T02:30:00Z'));
-		const r = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: mandatory.playbookId, stepId: mandatory.stepId, reason: 'Standby already promoted by the DBA on call' });
+		const r = await svc.recordDeviation(ctx, responder.actor, {
+			incident: inc,
+			playbookId: mandatory.playbookId,
+			stepId: mandatory.stepId,
+			reason: 'Standby already promoted by the DBA on call'
+		});
 		if (!r.ok) throw new Error(r.error.message);
 		expect(r.value.deviationId).toBeTruthy();
 
 		const devs = await svc.listDeviations(ctx, manager.actor, { incident: inc });
 		expect(devs.ok && devs.value).toEqual([
-			expect.objectContaining({ id: r.value.deviationId, stepId: mandatory.stepId, kind: 'skipped', reason: 'Standby already promoted by the DBA on call', recordedBy: responder.id })
+			expect.objectContaining({
+				id: r.value.deviationId,
+				stepId: mandatory.stepId,
+				kind: 'skipped',
+				reason: 'Standby already promoted by the DBA on call',
+				recordedBy: responder.id
+			})
 		]);
 		const item = readChecklist(checklistOf(collab.docs.get(inc.id)!).toJSON()).find((i) => i.key === mandatory.key)!;
-		expect(item).toMatchObject({ state: 'skipped', skipReason: 'Standby already promoted by the DBA on call', doneByName: 'Zhao Lei', doneAt: '2026-03-14T02:30:00.000Z' });
+		expect(item).toMatchObject({
+			state: 'skipped',
+			skipReason: 'Standby already promoted by the DBA on call',
+			doneByName: 'Zhao Lei',
+			doneAt: '2026-03-14T02:30:00.000Z'
+		});
 		const last = listEntries(collab.docs.get(inc.id)!).at(-1)!;
 		expect(last.i18n?.en).toContain('skipped the mandatory step');
-		const events = await ctx.db.selectFrom('audit_events').selectAll().where('action', '=', 'incident.playbook_deviation').where('subject_id', '=', inc.id).execute();
+		const events = await ctx.db
+			.selectFrom('audit_events')
+			.selectAll()
+			.where('action', '=', 'incident.playbook_deviation')
+			.where('subject_id', '=', inc.id)
+			.execute();
 		expect(events).toHaveLength(1);
 
-		const twice = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: mandatory.playbookId, stepId: mandatory.stepId, reason: 'again' });
+		const twice = await svc.recordDeviation(ctx, responder.actor, {
+			incident: inc,
+			playbookId: mandatory.playbookId,
+			stepId: mandatory.stepId,
+			reason: 'again'
+		});
 		expect(!twice.ok && twice.error.code).toBe('conflict');
 
 		if (optional) {
-			const skip = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: optional.playbookId, stepId: optional.stepId, reason: '' });
+			const skip = await svc.recordDeviation(ctx, responder.actor, {
+				incident: inc,
+				playbookId: optional.playbookId,
+				stepId: optional.stepId,
+				reason: ''
+			});
 			expect(skip.ok && skip.value.deviationId).toBeNull();
 		}
-		const late = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: mandatory.playbookId, stepId: mandatory.stepId, reason: '', kind: 'late' });
+		const late = await svc.recordDeviation(ctx, responder.actor, {
+			incident: inc,
+			playbookId: mandatory.playbookId,
+			stepId: mandatory.stepId,
+			reason: '',
+			kind: 'late'
+		});
 		expect(!late.ok && late.error.code).toBe('reason_required');
-		const unknown = await svc.recordDeviation(ctx, responder.actor, { incident: inc, playbookId: mandatory.playbookId, stepId: 'no-such-step', reason: 'x' });
+		const unknown = await svc.recordDeviation(ctx, responder.actor, {
+			incident: inc,
+			playbookId: mandatory.playbookId,
+			stepId: 'no-such-step',
+			reason: 'x'
+		});
 		expect(!unknown.ok && unknown.error).toMatchObject({ code: 'not_found', field: 'stepId' });
 	});
 
@@ -382,17 +463,30 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		const manager = await makeUser(ctx, { role: 'manager' });
 		const responder = await makeUser(ctx, { role: 'responder' });
 		const inc = incident();
-		const asResponder = await svc.loadIntoIncident(ctx, responder.actor, { incident: { ...inc, memberRole: 'responder' }, playbookId: 'storage-array-failure' });
+		const asResponder = await svc.loadIntoIncident(ctx, responder.actor, {
+			incident: { ...inc, memberRole: 'responder' },
+			playbookId: 'storage-array-failure'
+		});
 		expect(!asResponder.ok && asResponder.error.code).toBe('forbidden');
-		const asLead = await svc.loadIntoIncident(ctx, responder.actor, { incident: { ...inc, memberRole: 'technical_lead' }, playbookId: 'storage-array-failure' });
+		const asLead = await svc.loadIntoIncident(ctx, responder.actor, {
+			incident: { ...inc, memberRole: 'technical_lead' },
+			playbookId: 'storage-array-failure'
+		});
 		expect(asLead.ok).toBe(true);
 		if (!asLead.ok) return;
 		const step = asLead.value.items[0]!;
 		for (const memberRole of [null, 'observer'] as const) {
-			const r = await svc.recordDeviation(ctx, responder.actor, { incident: { ...inc, memberRole }, playbookId: step.playbookId, stepId: step.stepId, reason: 'x' });
+			const r = await svc.recordDeviation(ctx, responder.actor, {
+				incident: { ...inc, memberRole },
+				playbookId: step.playbookId,
+				stepId: step.stepId,
+				reason: 'x'
+			});
 			expect(!r.ok && r.error.code).toBe('forbidden');
 		}
-		expect((await svc.tickStep(ctx, manager.actor, { incident: inc, playbookId: step.playbookId, stepId: step.stepId, done: true })).ok).toBe(true);
+		expect(
+			(await svc.tickStep(ctx, manager.actor, { incident: inc, playbookId: step.playbookId, stepId: step.stepId, done: true })).ok
+		).toBe(true);
 	});
 
 	it('loads a restricted playbook only into a restricted incident, and only for admins and managers', async () => {
@@ -400,9 +494,15 @@ describe(`running a playbook in an incident (${dbLabel})`, () => {
 		const responder = await makeUser(ctx, { role: 'responder' });
 		const open = await svc.loadIntoIncident(ctx, manager.actor, { incident: incident(), playbookId: 'ransomware-security-breach' });
 		expect(!open.ok && open.error.code).toBe('restricted_playbook');
-		const lead = await svc.loadIntoIncident(ctx, responder.actor, { incident: incident({ restricted: true, memberRole: 'incident_manager' }), playbookId: 'ransomware-security-breach' });
+		const lead = await svc.loadIntoIncident(ctx, responder.actor, {
+			incident: incident({ restricted: true, memberRole: 'incident_manager' }),
+			playbookId: 'ransomware-security-breach'
+		});
 		expect(!lead.ok && lead.error.code).toBe('not_found');
-		const ok = await svc.loadIntoIncident(ctx, manager.actor, { incident: incident({ restricted: true, memberRole: 'incident_manager' }), playbookId: 'ransomware-security-breach' });
+		const ok = await svc.loadIntoIncident(ctx, manager.actor, {
+			incident: incident({ restricted: true, memberRole: 'incident_manager' }),
+			playbookId: 'ransomware-security-breach'
+		});
 		expect(ok.ok).toBe(true);
 	});
 

@@ -16,7 +16,17 @@ import type { Playbook, PlaybookStep } from './playbook-schema';
 const text = (en: string) => ({ 'zh-CN': `中文 ${en}`, en });
 
 function step(id: string, minutes: number, from: PlaybookStep['timeTargetFrom'], mandatory = true): PlaybookStep {
-	return { id, title: text(id), owner: 'technical_lead', timeTargetMinutes: minutes, timeTargetFrom: from, mandatory, commands: [], checks: [], contacts: [] };
+	return {
+		id,
+		title: text(id),
+		owner: 'technical_lead',
+		timeTargetMinutes: minutes,
+		timeTargetFrom: from,
+		mandatory,
+		commands: [],
+		checks: [],
+		contacts: []
+	};
 }
 
 /** A factory: a three-phase playbook mixing both time-target origins. */
@@ -55,10 +65,22 @@ function close(items: ChecklistItem[], stepId: string, doneAt: string, state: 'd
 describe('buildChecklist', () => {
 	it('makes one open item per step, keyed playbook:step, in playbook order', () => {
 		const items = buildChecklist(playbook(), { declaredAt, loadedAt });
-		expect(items.map((i) => i.key)).toEqual(['db-failover:confirm', 'db-failover:notify', 'db-failover:promote', 'db-failover:report', 'db-failover:check']);
+		expect(items.map((i) => i.key)).toEqual([
+			'db-failover:confirm',
+			'db-failover:notify',
+			'db-failover:promote',
+			'db-failover:report',
+			'db-failover:check'
+		]);
 		expect(items.map((i) => i.order)).toEqual([0, 1, 2, 3, 4]);
 		expect(items.every((i) => i.state === 'open' && i.doneBy === null && i.skipReason === null)).toBe(true);
-		expect(items[1]).toMatchObject({ phaseId: 'assess', phaseIndex: 0, ownerRole: 'technical_lead', mandatory: false, title: text('notify') });
+		expect(items[1]).toMatchObject({
+			phaseId: 'assess',
+			phaseIndex: 0,
+			ownerRole: 'technical_lead',
+			mandatory: false,
+			title: text('notify')
+		});
 	});
 
 	it('times declaration steps from the declaration, whatever their phase', () => {

@@ -132,7 +132,9 @@ export function sortChecklist(items: readonly ChecklistItem[], playbookOrder: re
 		const i = playbookOrder.indexOf(id);
 		return i < 0 ? playbookOrder.length : i;
 	};
-	return [...items].sort((a, b) => rank(a.playbookId) - rank(b.playbookId) || a.playbookId.localeCompare(b.playbookId) || a.order - b.order);
+	return [...items].sort(
+		(a, b) => rank(a.playbookId) - rank(b.playbookId) || a.playbookId.localeCompare(b.playbookId) || a.order - b.order
+	);
 }
 
 function str(v: unknown): string | null {

@@ -37,7 +37,9 @@ export const load: PageServerLoad = async (event) => {
 		})),
 		isAdmin: mayAdminPlaybooks(actor),
 		maxImportKb: MAX_IMPORT_BYTES / 1024,
-		broken: broken.ok ? broken.value.map((b) => ({ path: b.path, errors: b.errors.map((e) => ({ line: e.line, column: e.column, message: e.message })) })) : null
+		broken: broken.ok
+			? broken.value.map((b) => ({ path: b.path, errors: b.errors.map((e) => ({ line: e.line, column: e.column, message: e.message })) }))
+			: null
 	};
 };
 

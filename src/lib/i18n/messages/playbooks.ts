@@ -5,7 +5,8 @@ import { defineMessages } from '../define';
 export default defineMessages({
 	en: {
 		'playbook.library': 'Contingency playbooks',
-		'playbook.lead': 'Plans for the failures an operations centre prepares for. Print them: they must be usable when other systems are down.',
+		'playbook.lead':
+			'Plans for the failures an operations centre prepares for. Print them: they must be usable when other systems are down.',
 		'playbook.search': 'Search',
 		'playbook.searchHint': 'Title, summary, service code or tag, in Chinese or English',
 		'playbook.category': 'Scenario',
@@ -22,17 +23,21 @@ export default defineMessages({
 		'playbook.versionN': 'v{version}',
 		'playbook.updated': 'Updated',
 		'playbook.restricted': 'Restricted',
-		'playbook.restrictedRule': 'Restricted playbooks (security incidents) are shown only to administrators and managers, and can be loaded only into restricted incidents.',
+		'playbook.restrictedRule':
+			'Restricted playbooks (security incidents) are shown only to administrators and managers, and can be loaded only into restricted incidents.',
 		'playbook.source.file': 'File',
 		'playbook.source.import': 'Imported',
-		'playbook.withdrawn': 'This playbook has been withdrawn from the library (its file is gone). It is kept because incidents may have run it.',
+		'playbook.withdrawn':
+			'This playbook has been withdrawn from the library (its file is gone). It is kept because incidents may have run it.',
 		'playbook.broken.title': 'Broken playbook files',
-		'playbook.broken.lead': 'These files in the playbooks directory could not be used at start-up. Fix them and restart; the last good version of each stays in the library.',
+		'playbook.broken.lead':
+			'These files in the playbooks directory could not be used at start-up. Fix them and restart; the last good version of each stays in the library.',
 		'playbook.broken.none': 'Every playbook file is valid.',
 		'playbook.broken.where': 'Where',
 		'playbook.broken.message': 'Problem',
 		'playbook.import.title': 'Import a playbook',
-		'playbook.import.lead': 'Upload a YAML file or paste its text. It is checked exactly like the files in the playbooks directory (see playbooks/README.md); each import of a changed text is kept as a new version.',
+		'playbook.import.lead':
+			'Upload a YAML file or paste its text. It is checked exactly like the files in the playbooks directory (see playbooks/README.md); each import of a changed text is kept as a new version.',
 		'playbook.import.file': 'Playbook file (.yaml)',
 		'playbook.import.text': 'Or paste the YAML',
 		'playbook.import.submit': 'Check and import',
@@ -146,7 +151,8 @@ export default defineMessages({
 		'playbook.broken.where': '位置',
 		'playbook.broken.message': '问题',
 		'playbook.import.title': '导入预案',
-		'playbook.import.lead': '上传 YAML 文件或粘贴其内容。校验规则与预案目录中的文件完全相同（见 playbooks/README.md）；内容有变化的每次导入都保存为新版本。',
+		'playbook.import.lead':
+			'上传 YAML 文件或粘贴其内容。校验规则与预案目录中的文件完全相同（见 playbooks/README.md）；内容有变化的每次导入都保存为新版本。',
 		'playbook.import.file': '预案文件（.yaml）',
 		'playbook.import.text': '或粘贴 YAML 内容',
 		'playbook.import.submit': '校验并导入',

@@ -37,10 +37,17 @@ export async function readPlaybookDirectory(dir: string): Promise<DirectoryRead>
 	let names: string[];
 	try {
 		const entries = await fs.readdir(dir, { withFileTypes: true });
-		names = entries.filter((e) => e.isFile() && PLAYBOOK_FILE.test(e.name)).map((e) => e.name).sort();
+		names = entries
+			.filter((e) => e.isFile() && PLAYBOOK_FILE.test(e.name))
+			.map((e) => e.name)
+			.sort();
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
-		return { files: [], unreadable: [], problem: code === 'ENOENT' ? 'the directory does not exist' : `the directory cannot be read (${code ?? String(error)})` };
+		return {
+			files: [],
+			unreadable: [],
+			problem: code === 'ENOENT' ? 'the directory does not exist' : `the directory cannot be read (${code ?? String(error)})`
+		};
 	}
 	const files: PlaybookFile[] = [];
 	const unreadable: BrokenPlaybookFile[] = [];
@@ -52,7 +59,10 @@ export async function readPlaybookDirectory(dir: string): Promise<DirectoryRead>
 			const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
 			files.push({ path: shown, text });
 		} catch (error) {
-			const why = error instanceof TypeError ? 'the file is not valid UTF-8 text (save it as UTF-8)' : `the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+			const why =
+				error instanceof TypeError
+					? 'the file is not valid UTF-8 text (save it as UTF-8)'
+					: `the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
 			unreadable.push({ path: shown, errors: [{ path: shown, line: 1, column: 1, code: 'yaml_syntax', field: '', message: why }] });
 		}
 	}
@@ -62,7 +72,10 @@ export async function readPlaybookDirectory(dir: string): Promise<DirectoryRead>
 /** Reads, validates, stores, and logs. Returns the report the admin panel shows. */
 export async function loadPlaybooks(ctx: AppContext, dir = ctx.config.playbooksDir): Promise<FileSyncReport> {
 	const read = await readPlaybookDirectory(dir);
-	if (read.problem) log.warn(`playbooks: ${displayPath(dir)}: ${read.problem}; the library holds only playbooks stored before or imported (set WARROOM_PLAYBOOKS_DIR)`);
+	if (read.problem)
+		log.warn(
+			`playbooks: ${displayPath(dir)}: ${read.problem}; the library holds only playbooks stored before or imported (set WARROOM_PLAYBOOKS_DIR)`
+		);
 	const report = await syncFilePlaybooks(ctx, { dir, files: read.files, unreadable: read.unreadable });
 	for (const bad of report.broken) for (const issue of bad.errors) log.warn(`playbooks: ${formatIssue(issue)}`);
 	if (report.withdrawn.length) log.warn('playbooks: withdrawn from the library because their file is gone', { ids: report.withdrawn });

@@ -3,13 +3,7 @@
  * playbook service decides who may do what and which version is current.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type {
-	Database,
-	IncidentPlaybookRow,
-	PlaybookDeviationRow,
-	PlaybookRow,
-	PlaybookVersionRow
-} from '../db/schema';
+import type { Database, IncidentPlaybookRow, PlaybookDeviationRow, PlaybookRow, PlaybookVersionRow } from '../db/schema';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -81,11 +75,7 @@ export async function update(db: Q, id: string, patch: PlaybookPatch): Promise<v
 
 /** File playbooks whose file is no longer in the directory (and are not yet marked withdrawn). */
 export async function withdrawFilePlaybooksExcept(db: Q, keepPaths: string[], at: Date): Promise<string[]> {
-	let q = db
-		.updateTable('playbooks')
-		.set({ withdrawn_at: at })
-		.where('source', '=', 'file')
-		.where('withdrawn_at', 'is', null);
+	let q = db.updateTable('playbooks').set({ withdrawn_at: at }).where('source', '=', 'file').where('withdrawn_at', 'is', null);
 	if (keepPaths.length) q = q.where((eb) => eb.or([eb('source_path', 'is', null), eb('source_path', 'not in', keepPaths)]));
 	const rows = await q.returning('id').execute();
 	return rows.map((r) => r.id);
@@ -138,10 +128,7 @@ export function incidentPlaybooks(db: Q, incidentId: string): Promise<IncidentPl
 	return db.selectFrom('incident_playbooks').selectAll().where('incident_id', '=', incidentId).orderBy('loaded_at').orderBy('id').execute();
 }
 
-export async function insertIncidentPlaybook(
-	db: Q,
-	row: Omit<IncidentPlaybookRow, 'snapshot'> & { snapshot: unknown }
-): Promise<void> {
+export async function insertIncidentPlaybook(db: Q, row: Omit<IncidentPlaybookRow, 'snapshot'> & { snapshot: unknown }): Promise<void> {
 	await db
 		.insertInto('incident_playbooks')
 		.values({ ...row, snapshot: JSON.stringify(row.snapshot) })
@@ -153,5 +140,11 @@ export async function insertDeviation(db: Q, row: PlaybookDeviationRow): Promise
 }
 
 export function deviations(db: Q, incidentId: string): Promise<PlaybookDeviationRow[]> {
-	return db.selectFrom('playbook_deviations').selectAll().where('incident_id', '=', incidentId).orderBy('recorded_at').orderBy('id').execute();
+	return db
+		.selectFrom('playbook_deviations')
+		.selectAll()
+		.where('incident_id', '=', incidentId)
+		.orderBy('recorded_at')
+		.orderBy('id')
+		.execute();
 }

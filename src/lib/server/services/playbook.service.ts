@@ -21,12 +21,7 @@ import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { LineCounter, isMap, parseDocument } from 'yaml';
 import { checklistOf } from '../../collab/incident-doc';
-import {
-	buildChecklist,
-	checklistKey,
-	readChecklistItem,
-	type ChecklistItem
-} from '../../domain/checklist';
+import { buildChecklist, checklistKey, readChecklistItem, type ChecklistItem } from '../../domain/checklist';
 import { whyNot, type IncidentOperation } from '../../domain/permissions';
 import {
 	checkPlaybooks,
@@ -157,7 +152,11 @@ export function mayAdminPlaybooks(actor: Actor): boolean {
 
 function denyAdmin(actor: Actor): DomainError | null {
 	if (mayAdminPlaybooks(actor)) return null;
-	return { code: 'forbidden', message: 'Only administrators can import playbooks and see broken playbook files', params: { operation: 'admin_playbooks', reason: 'role' } };
+	return {
+		code: 'forbidden',
+		message: 'Only administrators can import playbooks and see broken playbook files',
+		params: { operation: 'admin_playbooks', reason: 'role' }
+	};
 }
 
 function denyIncident(actor: Actor, incident: IncidentRef, operation: IncidentOperation): DomainError | null {
@@ -376,7 +375,16 @@ export async function syncFilePlaybooks(
 			log.error('could not store playbook', { path, id: playbook.id, error });
 			report.broken.push({
 				path,
-				errors: [{ path, line: 1, column: 1, code: 'invalid_value', field: '', message: `could not be stored in the database: ${error instanceof Error ? error.message : String(error)}` }]
+				errors: [
+					{
+						path,
+						line: 1,
+						column: 1,
+						code: 'invalid_value',
+						field: '',
+						message: `could not be stored in the database: ${error instanceof Error ? error.message : String(error)}`
+					}
+				]
 			});
 		}
 	}
@@ -466,16 +474,30 @@ export async function importPlaybook(
 ): Promise<Result<{ playbookId: string; versionId: string; created: boolean }, ImportFailure>> {
 	const denied = denyAdmin(actor);
 	if (denied) return err(denied);
-	const fileName = (input.fileName.trim() || 'upload.yaml').replace(/[\u0000-\u001f\\/]/g, '_').slice(0, 200);
+	// The name is shown in messages and stored with the version: keep it one printable line, no path.
+	const fileName = [...(input.fileName.trim() || 'upload.yaml')]
+		.map((ch) => (ch < ' ' || ch === '/' || ch === '\\' ? '_' : ch))
+		.join('')
+		.slice(0, 200);
 	if (input.text.trim() === '') return err({ code: 'required', message: 'Choose a playbook file or paste its text', field: 'file' });
 	if (Buffer.byteLength(input.text, 'utf8') > MAX_IMPORT_BYTES)
-		return err({ code: 'too_large', message: `A playbook file must be at most ${MAX_IMPORT_BYTES / 1024} KB`, field: 'file', params: { max: MAX_IMPORT_BYTES / 1024 } });
+		return err({
+			code: 'too_large',
+			message: `A playbook file must be at most ${MAX_IMPORT_BYTES / 1024} KB`,
+			field: 'file',
+			params: { max: MAX_IMPORT_BYTES / 1024 }
+		});
 	if (input.text.includes('\uFFFD'))
 		return err({ code: 'invalid_encoding', message: 'The file is not valid UTF-8 text (save it as UTF-8)', field: 'file' });
 
 	const parsed = parsePlaybook(input.text, fileName);
 	if (!parsed.ok)
-		return err({ code: 'invalid_playbook', message: `${fileName} is not a valid playbook (${parsed.errors.length} issue(s))`, field: 'file', issues: parsed.errors });
+		return err({
+			code: 'invalid_playbook',
+			message: `${fileName} is not a valid playbook (${parsed.errors.length} issue(s))`,
+			field: 'file',
+			issues: parsed.errors
+		});
 	const playbook = parsed.value;
 	const existing = await repo.findById(ctx.db, playbook.id);
 	if (existing && existing.source === 'file' && existing.withdrawn_at === null) {
@@ -484,7 +506,16 @@ export async function importPlaybook(
 			code: 'invalid_playbook',
 			message: `id "${playbook.id}" belongs to the file ${existing.source_path ?? 'in the playbooks directory'}; change that file instead`,
 			field: 'file',
-			issues: [{ path: fileName, line, column, code: 'duplicate_playbook_id', field: 'id', message: `id "${playbook.id}" is already used by ${existing.source_path ?? 'a playbook file'} (file playbooks are changed through their file)` }]
+			issues: [
+				{
+					path: fileName,
+					line,
+					column,
+					code: 'duplicate_playbook_id',
+					field: 'id',
+					message: `id "${playbook.id}" is already used by ${existing.source_path ?? 'a playbook file'} (file playbooks are changed through their file)`
+				}
+			]
 		});
 	}
 	const at = ctx.now();
@@ -523,9 +554,18 @@ export async function suggestForIncident(
 	const codes = new Set(input.serviceCodes.map((c) => c.trim().toUpperCase()).filter(Boolean));
 	const rows = await repo.list(ctx.db, { includeRestricted: mayReadRestricted(actor) });
 	const scored = rows
-		.map((row) => ({ row, matchedServices: row.services.filter((s) => codes.has(s)), categoryMatch: !!input.category && row.category === input.category }))
+		.map((row) => ({
+			row,
+			matchedServices: row.services.filter((s) => codes.has(s)),
+			categoryMatch: !!input.category && row.category === input.category
+		}))
 		.filter((s) => s.matchedServices.length > 0 || s.categoryMatch)
-		.sort((a, b) => Number(b.categoryMatch) - Number(a.categoryMatch) || b.matchedServices.length - a.matchedServices.length || a.row.id.localeCompare(b.row.id));
+		.sort(
+			(a, b) =>
+				Number(b.categoryMatch) - Number(a.categoryMatch) ||
+				b.matchedServices.length - a.matchedServices.length ||
+				a.row.id.localeCompare(b.row.id)
+		);
 	const out: PlaybookSuggestion[] = [];
 	for (const s of scored) {
 		const [summary] = await summaries(ctx, [s.row]);
@@ -534,13 +574,32 @@ export async function suggestForIncident(
 	return out;
 }
 
-function runOf(row: { id: string; playbook_id: string; version_id: string; loaded_by: string | null; loaded_at: Date; snapshot: unknown }): IncidentPlaybookRun {
+function runOf(row: {
+	id: string;
+	playbook_id: string;
+	version_id: string;
+	loaded_by: string | null;
+	loaded_at: Date;
+	snapshot: unknown;
+}): IncidentPlaybookRun {
 	const playbook = row.snapshot as Playbook;
-	return { id: row.id, playbookId: row.playbook_id, versionId: row.version_id, version: playbook.version, loadedBy: row.loaded_by, loadedAt: row.loaded_at, playbook };
+	return {
+		id: row.id,
+		playbookId: row.playbook_id,
+		versionId: row.version_id,
+		version: playbook.version,
+		loadedBy: row.loaded_by,
+		loadedAt: row.loaded_at,
+		playbook
+	};
 }
 
 /** The playbooks loaded into an incident, each as snapshotted (for the war-room page and the review). */
-export async function incidentPlaybooks(ctx: AppContext, actor: Actor, input: { incident: IncidentRef }): Promise<Result<IncidentPlaybookRun[]>> {
+export async function incidentPlaybooks(
+	ctx: AppContext,
+	actor: Actor,
+	input: { incident: IncidentRef }
+): Promise<Result<IncidentPlaybookRun[]>> {
 	const denied = denyIncident(actor, input.incident, 'view_incident');
 	if (denied) return err(denied);
 	return ok((await repo.incidentPlaybooks(ctx.db, input.incident.id)).map(runOf));
@@ -595,9 +654,14 @@ export async function loadIntoIncident(
 	const row = await repo.findById(ctx.db, input.playbookId);
 	if (!row || !row.current_version_id || (row.restricted && !mayReadRestricted(actor)))
 		return err({ code: 'not_found', message: `No playbook with id ${input.playbookId}`, field: 'playbookId' });
-	if (row.withdrawn_at) return err({ code: 'withdrawn', message: `Playbook ${row.id} has been withdrawn from the library`, field: 'playbookId' });
+	if (row.withdrawn_at)
+		return err({ code: 'withdrawn', message: `Playbook ${row.id} has been withdrawn from the library`, field: 'playbookId' });
 	if (row.restricted && !incident.restricted)
-		return err({ code: 'restricted_playbook', message: `Playbook ${row.id} is restricted: restrict the incident first, so its steps stay within the response group`, field: 'playbookId' });
+		return err({
+			code: 'restricted_playbook',
+			message: `Playbook ${row.id} is restricted: restrict the incident first, so its steps stay within the response group`,
+			field: 'playbookId'
+		});
 	const version = await repo.findVersion(ctx.db, row.current_version_id);
 	if (!version) return err({ code: 'not_found', message: `Playbook ${row.id} has no current version` });
 	if (await repo.findIncidentPlaybook(ctx.db, incident.id, row.id))
@@ -609,7 +673,15 @@ export async function loadIntoIncident(
 	const inserted = await ctx.db.transaction().execute(async (trx) => {
 		// Checked again inside the transaction; the unique constraint settles a race between two loads.
 		if (await repo.findIncidentPlaybook(trx, incident.id, row.id)) return false;
-		await repo.insertIncidentPlaybook(trx, { id, incident_id: incident.id, playbook_id: row.id, version_id: version.id, snapshot: playbook, loaded_by: actor.userId, loaded_at: loadedAt });
+		await repo.insertIncidentPlaybook(trx, {
+			id,
+			incident_id: incident.id,
+			playbook_id: row.id,
+			version_id: version.id,
+			snapshot: playbook,
+			loaded_by: actor.userId,
+			loaded_at: loadedAt
+		});
 		await audit.record(trx, {
 			actorId: actor.userId,
 			action: 'incident.playbook_loaded',
@@ -698,17 +770,27 @@ export async function tickStep(
 	const key = checklistKey(input.playbookId, input.stepId);
 	const at = ctx.now().toISOString();
 	await ctx.collab.transact(incident.id, (doc) =>
-		setFields(doc, key, input.done
-			? { state: 'done', doneBy: actor.userId, doneByName: actor.displayName, doneAt: at, skipReason: null }
-			: { state: 'open', doneBy: null, doneByName: null, doneAt: null, skipReason: null })
+		setFields(
+			doc,
+			key,
+			input.done
+				? { state: 'done', doneBy: actor.userId, doneByName: actor.displayName, doneAt: at, skipReason: null }
+				: { state: 'open', doneBy: null, doneByName: null, doneAt: null, skipReason: null }
+		)
 	);
 	const { step, run } = found.value;
 	await afterCommit('tick step', incident.id, () =>
 		ctx.collab!.appendSystemEntry(incident.id, {
 			kind: 'playbook',
 			text: input.done
-				? { 'zh-CN': `${actor.displayName} 完成步骤「${step.title['zh-CN']}」（${run.playbook.title['zh-CN']}）`, en: `${actor.displayName} completed "${step.title.en}" (${run.playbook.title.en})` }
-				: { 'zh-CN': `${actor.displayName} 重新打开步骤「${step.title['zh-CN']}」（${run.playbook.title['zh-CN']}）`, en: `${actor.displayName} reopened "${step.title.en}" (${run.playbook.title.en})` }
+				? {
+						'zh-CN': `${actor.displayName} 完成步骤「${step.title['zh-CN']}」（${run.playbook.title['zh-CN']}）`,
+						en: `${actor.displayName} completed "${step.title.en}" (${run.playbook.title.en})`
+					}
+				: {
+						'zh-CN': `${actor.displayName} 重新打开步骤「${step.title['zh-CN']}」（${run.playbook.title['zh-CN']}）`,
+						en: `${actor.displayName} reopened "${step.title.en}" (${run.playbook.title.en})`
+					}
 		})
 	);
 	return ok({ state: input.done ? 'done' : 'open' });
@@ -743,7 +825,12 @@ export async function recordDeviation(
 	const { step, run } = found.value;
 	const reason = (typeof input.reason === 'string' ? input.reason : '').trim();
 	if (reason.length > MAX_REASON_CHARS)
-		return err({ code: 'too_long', message: `reason must be at most ${MAX_REASON_CHARS} characters`, field: 'reason', params: { max: MAX_REASON_CHARS } });
+		return err({
+			code: 'too_long',
+			message: `reason must be at most ${MAX_REASON_CHARS} characters`,
+			field: 'reason',
+			params: { max: MAX_REASON_CHARS }
+		});
 	if (reason === '' && (kind === 'late' || step.mandatory))
 		return err({
 			code: 'reason_required',
@@ -765,7 +852,16 @@ export async function recordDeviation(
 	const deviationId = isDeviation ? crypto.randomUUID() : null;
 	if (deviationId) {
 		await ctx.db.transaction().execute(async (trx) => {
-			await repo.insertDeviation(trx, { id: deviationId, incident_id: incident.id, playbook_id: input.playbookId, step_id: input.stepId, kind, reason, recorded_by: actor.userId, recorded_at: at });
+			await repo.insertDeviation(trx, {
+				id: deviationId,
+				incident_id: incident.id,
+				playbook_id: input.playbookId,
+				step_id: input.stepId,
+				kind,
+				reason,
+				recorded_by: actor.userId,
+				recorded_at: at
+			});
 			await audit.record(trx, {
 				actorId: actor.userId,
 				action: 'incident.playbook_deviation',
@@ -778,13 +874,22 @@ export async function recordDeviation(
 	}
 	if (kind === 'skipped') {
 		await ctx.collab!.transact(incident.id, (doc) =>
-			setFields(doc, key, { state: 'skipped', doneBy: actor.userId, doneByName: actor.displayName, doneAt: at.toISOString(), skipReason: reason || null })
+			setFields(doc, key, {
+				state: 'skipped',
+				doneBy: actor.userId,
+				doneByName: actor.displayName,
+				doneAt: at.toISOString(),
+				skipReason: reason || null
+			})
 		);
 	}
 	const because = reason ? { zh: `，原因：${reason}`, en: `; reason: ${reason}` } : { zh: '', en: '' };
 	const text =
 		kind === 'late'
-			? { 'zh-CN': `${actor.displayName} 说明步骤「${step.title['zh-CN']}」超时${because.zh}`, en: `${actor.displayName} explained the late step "${step.title.en}"${because.en}` }
+			? {
+					'zh-CN': `${actor.displayName} 说明步骤「${step.title['zh-CN']}」超时${because.zh}`,
+					en: `${actor.displayName} explained the late step "${step.title.en}"${because.en}`
+				}
 			: {
 					'zh-CN': `${actor.displayName} 跳过${step.mandatory ? '必做' : ''}步骤「${step.title['zh-CN']}」（${run.playbook.title['zh-CN']}）${because.zh}`,
 					en: `${actor.displayName} skipped the ${step.mandatory ? 'mandatory ' : ''}step "${step.title.en}" (${run.playbook.title.en})${because.en}`
@@ -810,5 +915,15 @@ export async function listDeviations(ctx: AppContext, actor: Actor, input: { inc
 	const denied = denyIncident(actor, input.incident, 'view_incident');
 	if (denied) return err(denied);
 	const rows = await repo.deviations(ctx.db, input.incident.id);
-	return ok(rows.map((r) => ({ id: r.id, playbookId: r.playbook_id, stepId: r.step_id, kind: r.kind, reason: r.reason, recordedBy: r.recorded_by, recordedAt: r.recorded_at })));
+	return ok(
+		rows.map((r) => ({
+			id: r.id,
+			playbookId: r.playbook_id,
+			stepId: r.step_id,
+			kind: r.kind,
+			reason: r.reason,
+			recordedBy: r.recorded_by,
+			recordedAt: r.recorded_at
+		}))
+	);
 }
