@@ -4,7 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor, type NotifyInput } from '../../src/lib/server/context';
-import { listNotifications, markAllRead, markRead, openStream, send, unreadCount } from '../../src/lib/server/services/notification.service';
+import {
+	listNotifications,
+	markAllRead,
+	markRead,
+	openStream,
+	send,
+	unreadCount
+} from '../../src/lib/server/services/notification.service';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 
 let ctx: TestContext;
@@ -91,7 +98,11 @@ describe(`in-app notification centre (${dbLabel})`, () => {
 		expect(notifications.map((x) => x.user_id)).toEqual([alice.id]);
 		const list = await listNotifications(ctx, alice.actor);
 		if (!list.ok) throw new Error(list.error.message);
-		expect(list.value.items[0]).toMatchObject({ title: { 'zh-CN': `您被呼叫参与处置 #${n}`, en: `You are paged #${n}` }, link: '/incidents/inc-7', readAt: null });
+		expect(list.value.items[0]).toMatchObject({
+			title: { 'zh-CN': `您被呼叫参与处置 #${n}`, en: `You are paged #${n}` },
+			link: '/incidents/inc-7',
+			readAt: null
+		});
 		expect(await unreadCount(ctx, bob.actor)).toBe(before);
 	});
 
@@ -133,7 +144,10 @@ describe(`in-app notification centre (${dbLabel})`, () => {
 		expect((await a.next((f) => f.event === 'unread')).data).toEqual({ unread: 0 });
 		await b.next((f) => f.event === 'unread');
 
-		const { notifications } = await send(ctx, note([alice.id], { title: { 'zh-CN': '核心银行 P1 已宣布', en: 'Core banking P1 declared' } }));
+		const { notifications } = await send(
+			ctx,
+			note([alice.id], { title: { 'zh-CN': '核心银行 P1 已宣布', en: 'Core banking P1 declared' } })
+		);
 		const f = await a.notification();
 		expect(f.id).toBe(String(notifications[0]!.seq));
 		expect(f.data).toMatchObject({ id: notifications[0]!.id, title: { 'zh-CN': '核心银行 P1 已宣布' }, unread: 1 });

@@ -92,7 +92,12 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		);
 		await channel({ kind: 'webhook', name: 'SOC webhook', url: `${sink.base}/webhook`, secret: 'whsec-0123456789abcdef' });
 		await channel({ kind: 'wecom', name: '运维群', url: `${sink.base}/wecom/send?key=wk-1` });
-		await channel({ kind: 'dingtalk', name: '钉钉值班群', url: `${sink.base}/dingtalk/robot/send?access_token=dt-1`, secret: 'SECdingding' });
+		await channel({
+			kind: 'dingtalk',
+			name: '钉钉值班群',
+			url: `${sink.base}/dingtalk/robot/send?access_token=dt-1`,
+			secret: 'SECdingding'
+		});
 		await channel({ kind: 'feishu', name: '飞书群', url: `${sink.base}/feishu/hook/fs-1`, secret: 'feishu-secret' });
 		await channel({ kind: 'slack', name: 'Slack #major', url: `${sink.base}/slack/T1/B1/x`, locale: 'en' });
 		await channel({ kind: 'teams', name: 'Teams', url: `${sink.base}/teams`, locale: 'en' });
@@ -142,7 +147,10 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		expect(q.get('sign')).toBe(createHmac('sha256', 'SECdingding').update(`${now.getTime()}\nSECdingding`).digest('base64'));
 		expect(JSON.parse(ding.body)).toEqual({
 			msgtype: 'markdown',
-			markdown: { title: 'P1 核心银行系统性能下降', text: `#### P1 核心银行系统性能下降\n\n柜面与网银交易超时。\n\n[在 Warroom 中查看](${ORIGIN}/incidents/inc-1)` }
+			markdown: {
+				title: 'P1 核心银行系统性能下降',
+				text: `#### P1 核心银行系统性能下降\n\n柜面与网银交易超时。\n\n[在 Warroom 中查看](${ORIGIN}/incidents/inc-1)`
+			}
 		});
 
 		const feishu = JSON.parse(byPath('/feishu').body) as Record<string, unknown>;
@@ -154,7 +162,10 @@ describe(`outbound notifications (${dbLabel})`, () => {
 			post: {
 				zh_cn: {
 					title: 'P1 核心银行系统性能下降',
-					content: [[{ tag: 'text', text: '柜面与网银交易超时。' }], [{ tag: 'a', text: '在 Warroom 中查看', href: `${ORIGIN}/incidents/inc-1` }]]
+					content: [
+						[{ tag: 'text', text: '柜面与网银交易超时。' }],
+						[{ tag: 'a', text: '在 Warroom 中查看', href: `${ORIGIN}/incidents/inc-1` }]
+					]
 				}
 			}
 		});
@@ -163,15 +174,24 @@ describe(`outbound notifications (${dbLabel})`, () => {
 			text: 'P1 Core banking degraded\nBranch and online banking transactions time out.',
 			blocks: [
 				{ type: 'header', text: { type: 'plain_text', text: 'P1 Core banking degraded', emoji: true } },
-				{ type: 'section', text: { type: 'mrkdwn', text: `Branch and online banking transactions time out.\n<${ORIGIN}/incidents/inc-1|Open in Warroom>` } }
+				{
+					type: 'section',
+					text: { type: 'mrkdwn', text: `Branch and online banking transactions time out.\n<${ORIGIN}/incidents/inc-1|Open in Warroom>` }
+				}
 			]
 		});
 
-		const teams = JSON.parse(byPath('/teams').body) as { type: string; attachments: { contentType: string; content: { type: string; body: { text: string }[] } }[] };
+		const teams = JSON.parse(byPath('/teams').body) as {
+			type: string;
+			attachments: { contentType: string; content: { type: string; body: { text: string }[] } }[];
+		};
 		expect(teams.type).toBe('message');
 		expect(teams.attachments[0]!.contentType).toBe('application/vnd.microsoft.card.adaptive');
 		expect(teams.attachments[0]!.content.type).toBe('AdaptiveCard');
-		expect(teams.attachments[0]!.content.body.map((b) => b.text)).toEqual(['P1 Core banking degraded', 'Branch and online banking transactions time out.']);
+		expect(teams.attachments[0]!.content.body.map((b) => b.text)).toEqual([
+			'P1 Core banking degraded',
+			'Branch and online banking transactions time out.'
+		]);
 
 		// The delivery log keeps the receivers' answers.
 		expect(done.find((d) => d.last_response === 'ok')?.last_status_code).toBe(200);
@@ -179,7 +199,15 @@ describe(`outbound notifications (${dbLabel})`, () => {
 	});
 
 	it('sends e-mail over SMTP with a UTF-8 Chinese subject and body', async () => {
-		await channel({ kind: 'email', name: '值班邮件', host: smtp.host, port: String(smtp.port), security: 'none', from: 'warroom@bank.cn', to: 'ops@bank.cn, duty@bank.cn' });
+		await channel({
+			kind: 'email',
+			name: '值班邮件',
+			host: smtp.host,
+			port: String(smtp.port),
+			security: 'none',
+			from: 'warroom@bank.cn',
+			to: 'ops@bank.cn, duty@bank.cn'
+		});
 		await send(ctx, declared());
 		const [d] = await processDueDeliveries(ctx);
 		expect(d?.status).toBe('sent');
@@ -319,13 +347,27 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		await processDueDeliveries(ctx);
 		await processDueDeliveries(ctx);
 		expect(sink.requests).toHaveLength(1);
-		const mine = await ctx.db.selectFrom('notifications').select('id').where('user_id', '=', responder.id).where('dedupe_key', '=', 'reminder:inc-1:member-7:1').execute();
+		const mine = await ctx.db
+			.selectFrom('notifications')
+			.select('id')
+			.where('user_id', '=', responder.id)
+			.where('dedupe_key', '=', 'reminder:inc-1:member-7:1')
+			.execute();
 		expect(mine).toHaveLength(1);
 	});
 
 	it('sends only a neutral notice for a restricted incident, while members still see it in the app', async () => {
 		await channel({ kind: 'webhook', name: 'restricted hook', url: `${sink.base}/r`, secret: 'whsec-0123456789abcdef', events: ['*'] });
-		await channel({ kind: 'email', name: 'restricted mail', host: smtp.host, port: String(smtp.port), security: 'none', from: 'warroom@bank.cn', to: 'ops@bank.cn', events: ['*'] });
+		await channel({
+			kind: 'email',
+			name: 'restricted mail',
+			host: smtp.host,
+			port: String(smtp.port),
+			security: 'none',
+			from: 'warroom@bank.cn',
+			to: 'ops@bank.cn',
+			events: ['*']
+		});
 		const secret = declared({
 			incidentId: 'inc-secret',
 			restricted: true,
@@ -341,7 +383,12 @@ describe(`outbound notifications (${dbLabel})`, () => {
 			expect(smtp.messages[0]!.data).not.toContain(leak);
 			expect(parseMail(smtp.messages[0]!.data).text).not.toContain(leak);
 		}
-		expect(JSON.parse(hook.body)).toMatchObject({ restricted: true, incidentId: null, title: '有一个受限事件需要您关注', url: `${ORIGIN}/notifications` });
+		expect(JSON.parse(hook.body)).toMatchObject({
+			restricted: true,
+			incidentId: null,
+			title: '有一个受限事件需要您关注',
+			url: `${ORIGIN}/notifications`
+		});
 		expect(decodeHeader(parseMail(smtp.messages[0]!.data).headers.subject!)).toBe('有一个受限事件需要您关注');
 		const stored = await repo.listDeliveries(ctx.db, { limit: 5 });
 		expect(stored.every((d) => d.incident_id === null && !JSON.stringify(d.payload).includes('勒索'))).toBe(true);
@@ -385,11 +432,28 @@ describe(`outbound notifications (${dbLabel})`, () => {
 	});
 
 	it('reports each bad field with its reason', async () => {
-		const r = await saveChannel(ctx, admin, { input: { name: '', kind: 'webhook', url: 'ftp://files.bank.cn/x', secret: 'short', events: [] } });
+		const r = await saveChannel(ctx, admin, {
+			input: { name: '', kind: 'webhook', url: 'ftp://files.bank.cn/x', secret: 'short', events: [''] }
+		});
 		if (r.ok || !r.error.errors) throw new Error('expected field errors');
-		expect(Object.fromEntries(r.error.errors.map((e) => [e.field, e.code]))).toEqual({ name: 'required', url: 'invalid_scheme', secret: 'too_short', events: 'required' });
+		expect(Object.fromEntries(r.error.errors.map((e) => [e.field, e.code]))).toEqual({
+			name: 'required',
+			url: 'invalid_scheme',
+			secret: 'too_short',
+			events: 'required'
+		});
 
-		const mail = await saveChannel(ctx, admin, { input: { name: 'm', kind: 'email', host: 'smtp bank', port: '99999', from: 'nobody', to: 'ops@bank.cn, not-an-address', events: ['nope.event'] } });
+		const mail = await saveChannel(ctx, admin, {
+			input: {
+				name: 'm',
+				kind: 'email',
+				host: 'smtp bank',
+				port: '99999',
+				from: 'nobody',
+				to: 'ops@bank.cn, not-an-address',
+				events: ['nope.event']
+			}
+		});
 		if (mail.ok || !mail.error.errors) throw new Error('expected field errors');
 		expect(Object.fromEntries(mail.error.errors.map((e) => [e.field, e.code]))).toEqual({
 			host: 'invalid_format',
@@ -401,8 +465,23 @@ describe(`outbound notifications (${dbLabel})`, () => {
 	});
 
 	it('keeps secrets on the server: the views show masked values and an empty field keeps the stored secret', async () => {
-		const id = await channel({ kind: 'dingtalk', name: 'secretive', url: `${sink.base}/dingtalk/robot/send?access_token=TOKEN-abcdef123456`, secret: 'SECverysecretvalue9876' });
-		const emailId = await channel({ kind: 'email', name: 'mail', host: 'smtp.bank.cn', port: '587', security: 'starttls', username: 'warroom', password: 'smtp-password-1', from: 'warroom@bank.cn', to: 'ops@bank.cn' });
+		const id = await channel({
+			kind: 'dingtalk',
+			name: 'secretive',
+			url: `${sink.base}/dingtalk/robot/send?access_token=TOKEN-abcdef123456`,
+			secret: 'SECverysecretvalue9876'
+		});
+		const emailId = await channel({
+			kind: 'email',
+			name: 'mail',
+			host: 'smtp.bank.cn',
+			port: '587',
+			security: 'starttls',
+			username: 'warroom',
+			password: 'smtp-password-1',
+			from: 'warroom@bank.cn',
+			to: 'ops@bank.cn'
+		});
 		const list = await listChannels(ctx, admin);
 		const json = JSON.stringify(list);
 		for (const s of ['TOKEN-abcdef', 'SECverysecretvalue', 'smtp-password-1']) expect(json).not.toContain(s);
@@ -410,15 +489,37 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		expect(view.ok && view.value.channel.settings.secret).toBe('••••••••9876');
 
 		// Saving with empty secret and URL fields keeps both.
-		const saved = await saveChannel(ctx, admin, { id, input: { name: 'renamed', locale: 'en', enabled: 'on', events: ['*'], url: '', secret: '' } });
+		const saved = await saveChannel(ctx, admin, {
+			id,
+			input: { name: 'renamed', locale: 'en', enabled: 'on', events: ['*'], url: '', secret: '' }
+		});
 		expect(saved.ok).toBe(true);
 		const stored = await repo.findChannel(ctx.db, id);
-		expect(stored?.config).toEqual({ url: `${sink.base}/dingtalk/robot/send?access_token=TOKEN-abcdef123456`, secret: 'SECverysecretvalue9876' });
-		const mailSaved = await saveChannel(ctx, admin, { id: emailId, input: { name: 'mail', events: ['*'], enabled: 'on', host: 'smtp.bank.cn', from: 'warroom@bank.cn', to: 'ops@bank.cn', username: 'warroom', password: '' } });
+		expect(stored?.config).toEqual({
+			url: `${sink.base}/dingtalk/robot/send?access_token=TOKEN-abcdef123456`,
+			secret: 'SECverysecretvalue9876'
+		});
+		const mailSaved = await saveChannel(ctx, admin, {
+			id: emailId,
+			input: {
+				name: 'mail',
+				events: ['*'],
+				enabled: 'on',
+				host: 'smtp.bank.cn',
+				from: 'warroom@bank.cn',
+				to: 'ops@bank.cn',
+				username: 'warroom',
+				password: ''
+			}
+		});
 		expect(mailSaved.ok).toBe(true);
 		expect((await repo.findChannel(ctx.db, emailId))?.config).toMatchObject({ password: 'smtp-password-1' });
 		// Nor does the audit log keep them.
-		const auditRows = await ctx.db.selectFrom('audit_events').select(['after', 'before']).where('subject_type', '=', 'notification_channel').execute();
+		const auditRows = await ctx.db
+			.selectFrom('audit_events')
+			.select(['after', 'before'])
+			.where('subject_type', '=', 'notification_channel')
+			.execute();
 		expect(auditRows.length).toBeGreaterThan(0);
 		expect(JSON.stringify(auditRows)).not.toMatch(/TOKEN-abcdef|SECverysecretvalue|smtp-password-1/);
 	});

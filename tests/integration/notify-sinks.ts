@@ -37,7 +37,14 @@ export async function startHttpSink(): Promise<HttpSink> {
 		req.on('data', (c: Buffer) => chunks.push(c));
 		req.on('end', () => {
 			const raw = Buffer.concat(chunks);
-			const entry: SinkRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body: raw.toString('utf8'), at: Date.now() };
+			const entry: SinkRequest = {
+				method: req.method ?? '',
+				url: req.url ?? '',
+				headers: req.headers,
+				raw,
+				body: raw.toString('utf8'),
+				at: Date.now()
+			};
 			requests.push(entry);
 			const answer = responder(entry);
 			if (answer === 'hang') {
@@ -181,7 +188,10 @@ export function decodeHeader(value: string): string {
 		bytes.push(
 			m[2]!.toUpperCase() === 'B'
 				? Buffer.from(data, 'base64')
-				: Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1')
+				: Buffer.from(
+						data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16))),
+						'latin1'
+					)
 		);
 		last = re.lastIndex;
 	}
@@ -204,7 +214,10 @@ export function parseMail(data: string): { headers: Record<string, string>; text
 		cte === 'base64'
 			? Buffer.from(rawBody.replace(/\s+/g, ''), 'base64').toString('utf8')
 			: cte === 'quoted-printable'
-				? Buffer.from(rawBody.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8')
+				? Buffer.from(
+						rawBody.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16))),
+						'latin1'
+					).toString('utf8')
 				: rawBody;
 	return { headers, text };
 }

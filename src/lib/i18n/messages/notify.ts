@@ -24,7 +24,8 @@ export default defineMessages({
 		'notify.test.body': 'This is a test from Warroom for the channel "{name}". If you can read this, the channel works.',
 		'channels.title': 'Notification channels',
 		'channels.tab': 'Channels',
-		'channels.lead': 'Where Warroom posts notifications outside the app: webhooks, e-mail and group robots. A failing channel never holds up the war room; failed deliveries are retried with back-off and shown here.',
+		'channels.lead':
+			'Where Warroom posts notifications outside the app: webhooks, e-mail and group robots. A failing channel never holds up the war room; failed deliveries are retried with back-off and shown here.',
 		'channels.new': 'New channel',
 		'channels.edit': 'Edit channel {name}',
 		'channels.none': 'No channels yet.',
@@ -146,7 +147,8 @@ export default defineMessages({
 		'notify.test.body': '这是 Warroom 发往通道“{name}”的测试消息。看到这条消息说明通道配置正确。',
 		'channels.title': '通知通道',
 		'channels.tab': '通知通道',
-		'channels.lead': 'Warroom 在应用之外发送通知的地方：Webhook、电子邮件和群机器人。通道故障不会拖慢作战室；失败的投递会按退避策略重试，并在此显示。',
+		'channels.lead':
+			'Warroom 在应用之外发送通知的地方：Webhook、电子邮件和群机器人。通道故障不会拖慢作战室；失败的投递会按退避策略重试，并在此显示。',
 		'channels.new': '新建通道',
 		'channels.edit': '编辑通道 {name}',
 		'channels.none': '尚未配置通道。',

@@ -16,7 +16,15 @@ describe('channel settings', () => {
 	});
 
 	it('never puts the SMTP password into the view', () => {
-		const view = maskConfig('email', { host: 'smtp.bank.cn', port: 587, security: 'starttls', username: 'warroom', password: 'p@ss-w0rd!', from: 'warroom@bank.cn', to: ['ops@bank.cn'] });
+		const view = maskConfig('email', {
+			host: 'smtp.bank.cn',
+			port: 587,
+			security: 'starttls',
+			username: 'warroom',
+			password: 'p@ss-w0rd!',
+			from: 'warroom@bank.cn',
+			to: ['ops@bank.cn']
+		});
 		expect(JSON.stringify(view)).not.toContain('p@ss-w0rd!');
 		expect(view.password).toBe('••••••••');
 		expect(view.to).toEqual(['ops@bank.cn']);

@@ -96,7 +96,17 @@ export interface ChannelSettingsView {
 export function maskConfig(kind: ChannelKind, config: Record<string, unknown>): ChannelSettingsView {
 	const str = (k: string) => (typeof config[k] === 'string' ? (config[k] as string) : undefined);
 	if (isHttpKind(kind))
-		return { url: maskUrl(str('url')), secret: maskSecret(str('secret')), host: null, port: null, security: null, username: null, password: null, from: null, to: [] };
+		return {
+			url: maskUrl(str('url')),
+			secret: maskSecret(str('secret')),
+			host: null,
+			port: null,
+			security: null,
+			username: null,
+			password: null,
+			from: null,
+			to: []
+		};
 	return {
 		url: null,
 		secret: null,

@@ -28,7 +28,12 @@ const message: OutboundMessage = {
 
 describe('outbound formats', () => {
 	it('builds the generic webhook body and signs exactly those bytes', () => {
-		const req = webhookRequest({ config: { url: 'https://hooks.bank.cn/warroom', secret: 'whsec-0123456789abcdef' }, message, deliveryId: 'd-1', now });
+		const req = webhookRequest({
+			config: { url: 'https://hooks.bank.cn/warroom', secret: 'whsec-0123456789abcdef' },
+			message,
+			deliveryId: 'd-1',
+			now
+		});
 		expect(JSON.parse(req.body)).toEqual({
 			id: 'd-1',
 			event: 'incident.declared',
@@ -63,16 +68,26 @@ describe('outbound formats', () => {
 	});
 
 	it('sends DingTalk markdown with a title and signs the URL with timestamp and sign when a secret is set', () => {
-		const req = dingtalkRequest({ config: { url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k', secret: 'SECxyz' }, message, now });
-		expect(req.url).toBe(`https://oapi.dingtalk.com/robot/send?access_token=t0k&timestamp=${now.getTime()}&sign=${dingtalkSign('SECxyz', now.getTime())}`);
+		const req = dingtalkRequest({
+			config: { url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k', secret: 'SECxyz' },
+			message,
+			now
+		});
+		expect(req.url).toBe(
+			`https://oapi.dingtalk.com/robot/send?access_token=t0k&timestamp=${now.getTime()}&sign=${dingtalkSign('SECxyz', now.getTime())}`
+		);
 		const body = JSON.parse(req.body) as { msgtype: string; markdown: { title: string; text: string } };
 		expect(body.msgtype).toBe('markdown');
 		expect(body.markdown.title).toBe(message.title);
-		expect(body.markdown.text).toBe(`#### ${message.title}\n\n影响：柜面与网银交易超时。\n\n当前状态：调查中\n\n[${message.openLabel}](${message.url})`);
+		expect(body.markdown.text).toBe(
+			`#### ${message.title}\n\n影响：柜面与网银交易超时。\n\n当前状态：调查中\n\n[${message.openLabel}](${message.url})`
+		);
 	});
 
 	it('leaves the DingTalk URL alone without a secret', () => {
-		expect(dingtalkRequest({ config: { url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k' }, message, now }).url).toBe('https://oapi.dingtalk.com/robot/send?access_token=t0k');
+		expect(dingtalkRequest({ config: { url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k' }, message, now }).url).toBe(
+			'https://oapi.dingtalk.com/robot/send?access_token=t0k'
+		);
 	});
 
 	it('sends Feishu a post message in the channel language, with timestamp (seconds) and sign in the body', () => {
@@ -103,7 +118,10 @@ describe('outbound formats', () => {
 	});
 
 	it('sends Slack a fallback text plus header and section blocks, escaping Slack markup', () => {
-		const req = slackRequest({ config: { url: 'https://hooks.slack.com/services/T/B/X' }, message: { ...message, body: 'a <!channel> & b' } });
+		const req = slackRequest({
+			config: { url: 'https://hooks.slack.com/services/T/B/X' },
+			message: { ...message, body: 'a <!channel> & b' }
+		});
 		expect(JSON.parse(req.body)).toEqual({
 			text: `${message.title}\na &lt;!channel&gt; &amp; b`,
 			blocks: [
@@ -115,7 +133,10 @@ describe('outbound formats', () => {
 
 	it('sends Teams a message with one Adaptive Card attachment', () => {
 		const req = teamsRequest({ config: { url: 'https://bank.webhook.office.com/webhookb2/x' }, message });
-		const body = JSON.parse(req.body) as { type: string; attachments: { contentType: string; contentUrl: null; content: Record<string, unknown> }[] };
+		const body = JSON.parse(req.body) as {
+			type: string;
+			attachments: { contentType: string; contentUrl: null; content: Record<string, unknown> }[];
+		};
 		expect(body.type).toBe('message');
 		expect(body.attachments).toHaveLength(1);
 		expect(body.attachments[0]!.contentType).toBe('application/vnd.microsoft.card.adaptive');
@@ -136,12 +157,19 @@ describe('outbound formats', () => {
 		const cfg = { url: 'https://x.test/' };
 		expect(wecomRequest({ config: cfg, message: bare }).body).not.toContain('](');
 		expect(teamsRequest({ config: cfg, message: bare }).body).not.toContain('Action.OpenUrl');
-		expect(emailFor({ config: { host: 'h', port: 25, security: 'none', from: 'a@b.cn', to: ['c@d.cn'] }, message: bare }).text).toBe(`${message.body}\n`);
+		expect(emailFor({ config: { host: 'h', port: 25, security: 'none', from: 'a@b.cn', to: ['c@d.cn'] }, message: bare }).text).toBe(
+			`${message.body}\n`
+		);
 	});
 
 	it('writes the e-mail subject and text in the channel language with the link', () => {
 		const mail = emailFor({ config: { host: 'h', port: 25, security: 'none', from: 'warroom@bank.cn', to: ['ops@bank.cn'] }, message });
-		expect(mail).toEqual({ from: 'warroom@bank.cn', to: ['ops@bank.cn'], subject: message.title, text: `${message.body}\n\n${message.openLabel}: ${message.url}\n` });
+		expect(mail).toEqual({
+			from: 'warroom@bank.cn',
+			to: ['ops@bank.cn'],
+			subject: message.title,
+			text: `${message.body}\n\n${message.openLabel}: ${message.url}\n`
+		});
 	});
 });
 
@@ -153,7 +181,11 @@ describe('judging answers', () => {
 	});
 
 	it('treats a robot errcode as failure even with HTTP 200', () => {
-		expect(judgeResponse('dingtalk', 200, '{"errcode":310000,"errmsg":"sign not match"}')).toEqual({ ok: false, retryable: true, error: 'robot error 310000: sign not match' });
+		expect(judgeResponse('dingtalk', 200, '{"errcode":310000,"errmsg":"sign not match"}')).toEqual({
+			ok: false,
+			retryable: true,
+			error: 'robot error 310000: sign not match'
+		});
 		expect(judgeResponse('wecom', 200, '{"errcode":0,"errmsg":"ok"}').ok).toBe(true);
 		expect(judgeResponse('feishu', 200, '{"code":19021,"msg":"sign match fail"}').ok).toBe(false);
 		expect(judgeResponse('feishu', 200, '{"StatusCode":0,"StatusMessage":"success"}').ok).toBe(true);

@@ -78,7 +78,12 @@ function appendQuery(url: string, query: string): string {
 	return base + (base.includes('?') ? '&' : '?') + query;
 }
 
-export function webhookRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; deliveryId: string; now: Date }): HttpRequestSpec {
+export function webhookRequest(opts: {
+	config: HttpChannelConfig;
+	message: OutboundMessage;
+	deliveryId: string;
+	now: Date;
+}): HttpRequestSpec {
 	const { message: m, now } = opts;
 	// sentAt inside the signed body lets a receiver refuse replays of an old, validly signed body.
 	const body = JSON.stringify({

@@ -24,7 +24,12 @@ export class Notifier implements NotifyPort {
 			const { deliveries } = await send(this.ctx, input);
 			if (deliveries.length > 0) this.worker?.nudge();
 		} catch (error) {
-			log.error('notification could not be recorded', { event: input.event, incidentId: input.incidentId, dedupeKey: input.dedupeKey, error });
+			log.error('notification could not be recorded', {
+				event: input.event,
+				incidentId: input.incidentId,
+				dedupeKey: input.dedupeKey,
+				error
+			});
 		}
 	}
 }

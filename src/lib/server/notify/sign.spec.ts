@@ -16,7 +16,9 @@ describe('signatures', () => {
 
 	it('signs the generic webhook body as sha256=<hex HMAC-SHA256> over its UTF-8 bytes', () => {
 		const body = '{"event":"incident.declared","title":"核心系统故障"}';
-		expect(webhookSignature('whsec-0123456789abcdef', body)).toBe('sha256=f96eeeb7241df85f941eb3ffa9346f45c864d080c76e3b72e30e6552b19b3679');
+		expect(webhookSignature('whsec-0123456789abcdef', body)).toBe(
+			'sha256=f96eeeb7241df85f941eb3ffa9346f45c864d080c76e3b72e30e6552b19b3679'
+		);
 	});
 
 	it('gives a different DingTalk signature for a different timestamp (so each attempt is signed afresh)', () => {

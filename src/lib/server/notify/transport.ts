@@ -106,7 +106,11 @@ export async function sendSmtp(config: EmailChannelConfig, mail: EmailSpec, time
 		return { statusCode: Number.isFinite(code) ? code : 250, response: clip(response) };
 	} catch (error) {
 		const e = error as Error & { responseCode?: number; response?: string };
-		return { statusCode: typeof e.responseCode === 'number' ? e.responseCode : null, response: e.response ? clip(e.response) : null, error: describe(error) };
+		return {
+			statusCode: typeof e.responseCode === 'number' ? e.responseCode : null,
+			response: e.response ? clip(e.response) : null,
+			error: describe(error)
+		};
 	} finally {
 		transport.close();
 	}

@@ -34,7 +34,10 @@ export function findNotification(db: Q, id: string): Promise<NotificationRow | u
 }
 
 /** Newest first; `beforeSeq` pages back. */
-export function listForUser(db: Q, opts: { userId: string; limit: number; beforeSeq?: string; unreadOnly?: boolean }): Promise<NotificationRow[]> {
+export function listForUser(
+	db: Q,
+	opts: { userId: string; limit: number; beforeSeq?: string; unreadOnly?: boolean }
+): Promise<NotificationRow[]> {
 	let q = db.selectFrom('notifications').selectAll().where('user_id', '=', opts.userId);
 	if (opts.beforeSeq) q = q.where('seq', '<', opts.beforeSeq);
 	if (opts.unreadOnly) q = q.where('read_at', 'is', null);
@@ -138,7 +141,10 @@ export function findDelivery(db: Q, id: string): Promise<NotificationDeliveryRow
  * connection, so the statement simply runs alone. The lease means a worker that dies mid-post
  * leaves the row to be picked up again once the lease has run out.
  */
-export async function claimDue(db: Kysely<Database>, opts: { now: Date; limit: number; leaseMs: number; ids?: string[] }): Promise<NotificationDeliveryRow[]> {
+export async function claimDue(
+	db: Kysely<Database>,
+	opts: { now: Date; limit: number; leaseMs: number; ids?: string[] }
+): Promise<NotificationDeliveryRow[]> {
 	return db.transaction().execute(async (trx) => {
 		let q = trx
 			.selectFrom('notification_deliveries')
@@ -205,7 +211,10 @@ export function requeue(db: Q, opts: { id: string; now: Date; maxAttempts: numbe
 		.executeTakeFirst();
 }
 
-export function listDeliveries(db: Q, opts: { channelId?: string; status?: 'pending' | 'sent' | 'failed'; limit: number }): Promise<NotificationDeliveryRow[]> {
+export function listDeliveries(
+	db: Q,
+	opts: { channelId?: string; status?: 'pending' | 'sent' | 'failed'; limit: number }
+): Promise<NotificationDeliveryRow[]> {
 	let q = db.selectFrom('notification_deliveries').selectAll();
 	if (opts.channelId) q = q.where('channel_id', '=', opts.channelId);
 	if (opts.status) q = q.where('status', '=', opts.status);
@@ -224,5 +233,10 @@ export async function deliveryCounts(db: Q): Promise<Map<string, { failed: numbe
 		])
 		.groupBy('channel_id')
 		.execute();
-	return new Map(rows.map((r) => [r.channel_id, { failed: Number(r.failed), pending: Number(r.pending), lastSentAt: r.last_sent_at ? new Date(r.last_sent_at) : null }]));
+	return new Map(
+		rows.map((r) => [
+			r.channel_id,
+			{ failed: Number(r.failed), pending: Number(r.pending), lastSentAt: r.last_sent_at ? new Date(r.last_sent_at) : null }
+		])
+	);
 }

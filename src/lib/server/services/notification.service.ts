@@ -114,10 +114,13 @@ export function outboundMessage(ctx: AppContext, input: NotifyInput, locale: Loc
 
 function checkInput(input: NotifyInput): void {
 	// Programming errors in the caller, not user input: fail loudly in tests.
-	if (typeof input.event !== 'string' || !/^[a-z_]+(\.[a-z_]+)+$/.test(input.event)) throw new TypeError(`notify: bad event type ${JSON.stringify(input.event)}`);
+	if (typeof input.event !== 'string' || !/^[a-z_]+(\.[a-z_]+)+$/.test(input.event))
+		throw new TypeError(`notify: bad event type ${JSON.stringify(input.event)}`);
 	for (const part of [input.title, input.body] as const)
-		if (typeof part?.['zh-CN'] !== 'string' || typeof part?.en !== 'string') throw new TypeError('notify: title and body need zh-CN and en');
-	if (input.link != null && (!input.link.startsWith('/') || input.link.startsWith('//'))) throw new TypeError(`notify: link must be a path inside the app (got ${input.link})`);
+		if (typeof part?.['zh-CN'] !== 'string' || typeof part?.en !== 'string')
+			throw new TypeError('notify: title and body need zh-CN and en');
+	if (input.link != null && (!input.link.startsWith('/') || input.link.startsWith('//')))
+		throw new TypeError(`notify: link must be a path inside the app (got ${input.link})`);
 }
 
 export interface SendResult {
@@ -191,11 +194,21 @@ function payloadOf(row: NotificationDeliveryRow): OutboundMessage {
 	return (typeof p === 'string' ? JSON.parse(p) : p) as OutboundMessage;
 }
 
-async function transmit(channel: NotificationChannelRow, row: NotificationDeliveryRow, opts: { now: Date; timeoutMs: number }): Promise<{ result: TransportResult; ok: boolean; retryable: boolean; error?: string }> {
+async function transmit(
+	channel: NotificationChannelRow,
+	row: NotificationDeliveryRow,
+	opts: { now: Date; timeoutMs: number }
+): Promise<{ result: TransportResult; ok: boolean; retryable: boolean; error?: string }> {
 	const config = parseConfig(channel);
 	const message = payloadOf(row);
 	if (isHttpKind(channel.kind)) {
-		const req = httpRequestFor({ kind: channel.kind, config: config as unknown as HttpChannelConfig, message, deliveryId: row.id, now: opts.now });
+		const req = httpRequestFor({
+			kind: channel.kind,
+			config: config as unknown as HttpChannelConfig,
+			message,
+			deliveryId: row.id,
+			now: opts.now
+		});
 		const result = await postHttp(req, opts.timeoutMs);
 		if (result.statusCode === null) return { result, ok: false, retryable: true, error: result.error };
 		const verdict = judgeResponse(channel.kind, result.statusCode, result.response ?? '');
@@ -209,7 +222,11 @@ async function transmit(channel: NotificationChannelRow, row: NotificationDelive
 	return { result, ok: false, retryable, error: result.error ?? `SMTP ${result.statusCode}` };
 }
 
-async function attempt(ctx: AppContext, row: NotificationDeliveryRow, opts: { now: Date; timeoutMs: number }): Promise<NotificationDeliveryRow | undefined> {
+async function attempt(
+	ctx: AppContext,
+	row: NotificationDeliveryRow,
+	opts: { now: Date; timeoutMs: number }
+): Promise<NotificationDeliveryRow | undefined> {
 	const attempts = row.attempts + 1;
 	const channel = await repo.findChannel(ctx.db, row.channel_id);
 	let outcome: { result: TransportResult; ok: boolean; retryable: boolean; error?: string };
@@ -222,7 +239,12 @@ async function attempt(ctx: AppContext, row: NotificationDeliveryRow, opts: { no
 			outcome = await transmit(channel, row, opts);
 		} catch (error) {
 			// A bug in a formatter or bad stored settings: record it on the row, keep the worker going.
-			outcome = { result: { statusCode: null, response: null }, ok: false, retryable: false, error: error instanceof Error ? error.message : String(error) };
+			outcome = {
+				result: { statusCode: null, response: null },
+				ok: false,
+				retryable: false,
+				error: error instanceof Error ? error.message : String(error)
+			};
 		}
 	}
 	const next = outcome.ok || !outcome.retryable ? null : nextAttemptAt({ attempts, maxAttempts: row.max_attempts, now: opts.now });
@@ -238,7 +260,14 @@ async function attempt(ctx: AppContext, row: NotificationDeliveryRow, opts: { no
 		sentAt: outcome.ok ? opts.now : null
 	});
 	if (status === 'failed' && row.event !== TEST_EVENT)
-		log.warn('notification delivery failed for good', { deliveryId: row.id, channelId: channel.id, channel: channel.name, attempts, statusCode: outcome.result.statusCode, error: outcome.error });
+		log.warn('notification delivery failed for good', {
+			deliveryId: row.id,
+			channelId: channel.id,
+			channel: channel.name,
+			attempts,
+			statusCode: outcome.result.statusCode,
+			error: outcome.error
+		});
 	return updated;
 }
 
@@ -246,7 +275,10 @@ async function attempt(ctx: AppContext, row: NotificationDeliveryRow, opts: { no
  * One pass of the delivery worker: claims the deliveries due at `now` and posts them side by side.
  * Returns the rows as recorded after their attempt. Tests pass `now` to walk through the back-off.
  */
-export async function processDueDeliveries(ctx: AppContext, opts: { now?: Date; limit?: number; timeoutMs?: number; ids?: string[] } = {}): Promise<NotificationDeliveryRow[]> {
+export async function processDueDeliveries(
+	ctx: AppContext,
+	opts: { now?: Date; limit?: number; timeoutMs?: number; ids?: string[] } = {}
+): Promise<NotificationDeliveryRow[]> {
 	const now = opts.now ?? ctx.now();
 	const timeoutMs = opts.timeoutMs ?? DELIVERY_TIMEOUT_MS;
 	// The lease outlasts an attempt (HTTP timeout plus the body read), so no one else takes the row meanwhile.
@@ -302,8 +334,14 @@ export async function listNotifications(
 ): Promise<Result<{ items: NotificationView[]; unread: number; more: boolean }>> {
 	const user = requireUser(actor);
 	if (!user.ok) return user;
-	if (opts.before && !SEQ.test(opts.before)) return err({ code: 'invalid_value', message: 'before must be a notification sequence number', field: 'before' });
-	const rows = await repo.listForUser(ctx.db, { userId: user.value, limit: PAGE_SIZE + 1, beforeSeq: opts.before ?? undefined, unreadOnly: opts.unreadOnly });
+	if (opts.before && !SEQ.test(opts.before))
+		return err({ code: 'invalid_value', message: 'before must be a notification sequence number', field: 'before' });
+	const rows = await repo.listForUser(ctx.db, {
+		userId: user.value,
+		limit: PAGE_SIZE + 1,
+		beforeSeq: opts.before ?? undefined,
+		unreadOnly: opts.unreadOnly
+	});
 	const unread = await repo.countUnread(ctx.db, user.value);
 	return ok({ items: rows.slice(0, PAGE_SIZE).map(toView), unread, more: rows.length > PAGE_SIZE });
 }
@@ -493,10 +531,17 @@ function deliveryView(d: NotificationDeliveryRow): DeliveryView {
 	};
 }
 
-export async function listChannels(ctx: AppContext, actor: Actor): Promise<Result<{ channels: ChannelView[]; recentFailures: (DeliveryView & { channelName: string })[] }>> {
+export async function listChannels(
+	ctx: AppContext,
+	actor: Actor
+): Promise<Result<{ channels: ChannelView[]; recentFailures: (DeliveryView & { channelName: string })[] }>> {
 	const denied = requireAdmin(actor);
 	if (denied) return err(denied);
-	const [rows, counts, failures] = [await repo.listChannels(ctx.db), await repo.deliveryCounts(ctx.db), await repo.listDeliveries(ctx.db, { status: 'failed', limit: 10 })];
+	const [rows, counts, failures] = [
+		await repo.listChannels(ctx.db),
+		await repo.deliveryCounts(ctx.db),
+		await repo.listDeliveries(ctx.db, { status: 'failed', limit: 10 })
+	];
 	const names = new Map(rows.map((r) => [r.id, r.name]));
 	return ok({
 		channels: rows.map((r) => channelView(r, counts.get(r.id))),
@@ -504,7 +549,11 @@ export async function listChannels(ctx: AppContext, actor: Actor): Promise<Resul
 	});
 }
 
-export async function getChannel(ctx: AppContext, actor: Actor, id: string): Promise<Result<{ channel: ChannelView; deliveries: DeliveryView[] }>> {
+export async function getChannel(
+	ctx: AppContext,
+	actor: Actor,
+	id: string
+): Promise<Result<{ channel: ChannelView; deliveries: DeliveryView[] }>> {
 	const denied = requireAdmin(actor);
 	if (denied) return err(denied);
 	const row = await repo.findChannel(ctx.db, id);
@@ -546,16 +595,24 @@ function blank(v: unknown): boolean {
 }
 
 function validateEvents(raw: unknown, errors: DomainError[]): string[] {
-	const list = (Array.isArray(raw) ? raw : typeof raw === 'string' && raw !== '' ? [raw] : []).map(String);
+	// An empty string is what a form sends for "nothing chosen"; it is not an unknown event type.
+	const list = (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map(String).filter((e) => e !== '');
 	if (list.includes(ALL_EVENTS)) return [ALL_EVENTS];
 	const unknown = list.filter((e) => !(EVENT_TYPES as readonly string[]).includes(e));
-	if (unknown.length) errors.push({ code: 'invalid_value', message: `events: unknown event type ${unknown[0]!.slice(0, 60)}`, field: 'events' });
+	if (unknown.length)
+		errors.push({ code: 'invalid_value', message: `events: unknown event type ${unknown[0]!.slice(0, 60)}`, field: 'events' });
 	const events = [...new Set(list.filter((e) => (EVENT_TYPES as readonly string[]).includes(e)))];
-	if (events.length === 0 && unknown.length === 0) errors.push({ code: 'required', message: 'events: choose at least one event (or all events)', field: 'events' });
+	if (events.length === 0 && unknown.length === 0)
+		errors.push({ code: 'required', message: 'events: choose at least one event (or all events)', field: 'events' });
 	return events;
 }
 
-function validateHttpConfig(kind: ChannelKind, input: ChannelInput, existing: Record<string, unknown> | undefined, errors: DomainError[]): HttpChannelConfig {
+function validateHttpConfig(
+	kind: ChannelKind,
+	input: ChannelInput,
+	existing: Record<string, unknown> | undefined,
+	errors: DomainError[]
+): HttpChannelConfig {
 	const config: HttpChannelConfig = { url: typeof existing?.url === 'string' ? existing.url : '' };
 	if (!blank(input.url) || !existing) {
 		const url = text('url', input.url, { required: true, max: 2000 });
@@ -563,7 +620,11 @@ function validateHttpConfig(kind: ChannelKind, input: ChannelInput, existing: Re
 		else if (url) {
 			const problem = httpUrlProblem(url);
 			if (problem)
-				errors.push({ code: problem, message: problem === 'invalid_scheme' ? 'url must start with http:// or https://' : 'url is not a valid address', field: 'url' });
+				errors.push({
+					code: problem,
+					message: problem === 'invalid_scheme' ? 'url must start with http:// or https://' : 'url is not a valid address',
+					field: 'url'
+				});
 			else config.url = url;
 		}
 	}
@@ -577,44 +638,76 @@ function validateHttpConfig(kind: ChannelKind, input: ChannelInput, existing: Re
 			else secret = s;
 		}
 		if (kind === 'webhook') {
-			if (!secret) errors.push({ code: 'required', message: 'secret is required: receivers check the X-Warroom-Signature with it', field: 'secret' });
+			if (!secret)
+				errors.push({ code: 'required', message: 'secret is required: receivers check the X-Warroom-Signature with it', field: 'secret' });
 			else if (secret.length < WEBHOOK_SECRET_MIN_LENGTH)
-				errors.push({ code: 'too_short', message: `secret must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters`, field: 'secret', params: { min: WEBHOOK_SECRET_MIN_LENGTH } });
+				errors.push({
+					code: 'too_short',
+					message: `secret must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters`,
+					field: 'secret',
+					params: { min: WEBHOOK_SECRET_MIN_LENGTH }
+				});
 		}
 		if (secret) config.secret = secret;
 	}
 	return config;
 }
 
-function validateEmailConfig(input: ChannelInput, existing: Record<string, unknown> | undefined, errors: DomainError[]): EmailChannelConfig {
+function validateEmailConfig(
+	input: ChannelInput,
+	existing: Record<string, unknown> | undefined,
+	errors: DomainError[]
+): EmailChannelConfig {
 	const host = text('host', input.host, { required: true, max: 255 });
 	if (isError(host)) errors.push(host);
-	else if (host && !/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host)) errors.push({ code: 'invalid_format', message: 'host must be a host name or IP address', field: 'host' });
+	else if (host && !/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host))
+		errors.push({ code: 'invalid_format', message: 'host must be a host name or IP address', field: 'host' });
 	const security = oneOf('security', blank(input.security) ? 'starttls' : input.security, SMTP_SECURITY);
 	if (isError(security)) errors.push(security);
 	const defaultPort = security === 'tls' ? 465 : security === 'none' ? 25 : 587;
 	const portRaw = blank(input.port) ? defaultPort : Number(typeof input.port === 'string' ? input.port.trim() : input.port);
 	if (!Number.isInteger(portRaw) || portRaw < 1 || portRaw > 65535)
-		errors.push({ code: 'out_of_range', message: 'port must be a whole number between 1 and 65535', field: 'port', params: { min: 1, max: 65535 } });
+		errors.push({
+			code: 'out_of_range',
+			message: 'port must be a whole number between 1 and 65535',
+			field: 'port',
+			params: { min: 1, max: 65535 }
+		});
 	const username = text('username', input.username, { max: 200 });
 	if (isError(username)) errors.push(username);
 	let password = typeof existing?.password === 'string' ? existing.password : undefined;
 	if (truthy(input.clearPassword)) password = undefined;
 	if (!blank(input.password)) {
 		// Passwords are taken as typed (spaces included), only bounded.
-		if (typeof input.password !== 'string' || input.password.length > 500) errors.push({ code: 'too_long', message: 'password is too long', field: 'password', params: { max: 500 } });
+		if (typeof input.password !== 'string' || input.password.length > 500)
+			errors.push({ code: 'too_long', message: 'password is too long', field: 'password', params: { max: 500 } });
 		else password = input.password;
 	}
 	const from = text('from', input.from, { required: true, max: 200 });
 	if (isError(from)) errors.push(from);
-	else if (from && !EMAIL.test(from.replace(/^.*<([^>]+)>\s*$/, '$1'))) errors.push({ code: 'invalid_email', message: `from is not a valid address`, field: 'from', params: { value: from.slice(0, 60) } });
-	const toList = (Array.isArray(input.to) ? input.to.map(String) : typeof input.to === 'string' ? input.to.split(/[\s,;]+/) : []).map((s) => s.trim()).filter(Boolean);
+	else if (from && !EMAIL.test(from.replace(/^.*<([^>]+)>\s*$/, '$1')))
+		errors.push({ code: 'invalid_email', message: `from is not a valid address`, field: 'from', params: { value: from.slice(0, 60) } });
+	const toList = (Array.isArray(input.to) ? input.to.map(String) : typeof input.to === 'string' ? input.to.split(/[\s,;]+/) : [])
+		.map((s) => s.trim())
+		.filter(Boolean);
 	const to = [...new Set(toList)];
 	if (to.length === 0) errors.push({ code: 'required', message: 'to: at least one recipient is required', field: 'to' });
-	else if (to.length > MAX_RECIPIENTS_TO) errors.push({ code: 'too_many', message: `to: at most ${MAX_RECIPIENTS_TO} recipients`, field: 'to', params: { max: MAX_RECIPIENTS_TO } });
+	else if (to.length > MAX_RECIPIENTS_TO)
+		errors.push({
+			code: 'too_many',
+			message: `to: at most ${MAX_RECIPIENTS_TO} recipients`,
+			field: 'to',
+			params: { max: MAX_RECIPIENTS_TO }
+		});
 	else {
 		const bad = to.find((a) => a.length > 200 || !EMAIL.test(a));
-		if (bad) errors.push({ code: 'invalid_email', message: `to: ${bad.slice(0, 60)} is not a valid address`, field: 'to', params: { value: bad.slice(0, 60) } });
+		if (bad)
+			errors.push({
+				code: 'invalid_email',
+				message: `to: ${bad.slice(0, 60)} is not a valid address`,
+				field: 'to',
+				params: { value: bad.slice(0, 60) }
+			});
 	}
 	const config: EmailChannelConfig = {
 		host: typeof host === 'string' ? host : '',
@@ -629,7 +722,11 @@ function validateEmailConfig(input: ChannelInput, existing: Record<string, unkno
 }
 
 /** Creates (no id) or updates a channel. Empty secret/password/URL fields on update keep the stored value. */
-export async function saveChannel(ctx: AppContext, actor: Actor, opts: { id?: string; input: ChannelInput }): Promise<Result<ChannelView, ChannelFailure>> {
+export async function saveChannel(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { id?: string; input: ChannelInput }
+): Promise<Result<ChannelView, ChannelFailure>> {
 	const denied = requireAdmin(actor);
 	if (denied) return err(denied);
 	const { input } = opts;
@@ -662,10 +759,23 @@ export async function saveChannel(ctx: AppContext, actor: Actor, opts: { id?: st
 	const row = await ctx.db.transaction().execute(async (trx) => {
 		const saved = existing
 			? await repo.updateChannel(trx, existing.id, values)
-			: await repo.insertChannel(trx, { id: crypto.randomUUID(), kind: kind as ChannelKind, created_by: actor.userId, created_at: now, ...values });
+			: await repo.insertChannel(trx, {
+					id: crypto.randomUUID(),
+					kind: kind as ChannelKind,
+					created_by: actor.userId,
+					created_at: now,
+					...values
+				});
 		if (!saved) return undefined;
 		// The audit log keeps the masked settings: a secret in an append-only log could never be removed.
-		const auditView = (c: NotificationChannelRow) => ({ name: c.name, kind: c.kind, locale: c.locale, enabled: c.enabled, events: c.events, settings: maskConfig(c.kind, parseConfig(c)) });
+		const auditView = (c: NotificationChannelRow) => ({
+			name: c.name,
+			kind: c.kind,
+			locale: c.locale,
+			enabled: c.enabled,
+			events: c.events,
+			settings: maskConfig(c.kind, parseConfig(c))
+		});
 		await audit.record(trx, {
 			actorId: actor.userId,
 			action: existing ? 'notification_channel.update' : 'notification_channel.create',
@@ -703,7 +813,12 @@ export async function deleteChannel(ctx: AppContext, actor: Actor, id: string): 
  * "Send test": queues a test message for the channel (even a disabled one, so it can be tried
  * before it is switched on) and posts it at once, so the admin sees the receiver's answer.
  */
-export async function sendTest(ctx: AppContext, actor: Actor, id: string, opts: { timeoutMs?: number } = {}): Promise<Result<DeliveryView>> {
+export async function sendTest(
+	ctx: AppContext,
+	actor: Actor,
+	id: string,
+	opts: { timeoutMs?: number } = {}
+): Promise<Result<DeliveryView>> {
 	const denied = requireAdmin(actor);
 	if (denied) return err(denied);
 	const channel = await repo.findChannel(ctx.db, id);
@@ -747,7 +862,11 @@ export async function retryDelivery(ctx: AppContext, actor: Actor, deliveryId: s
 	const row = await repo.findDelivery(ctx.db, deliveryId);
 	if (!row) return err({ code: 'not_found', message: 'No such delivery' });
 	if (row.status !== 'failed') return err({ code: 'conflict', message: 'Only a failed delivery can be tried again' });
-	const updated = await repo.requeue(ctx.db, { id: deliveryId, now: ctx.now(), maxAttempts: row.event === TEST_EVENT ? TEST_MAX_ATTEMPTS : MAX_ATTEMPTS });
+	const updated = await repo.requeue(ctx.db, {
+		id: deliveryId,
+		now: ctx.now(),
+		maxAttempts: row.event === TEST_EVENT ? TEST_MAX_ATTEMPTS : MAX_ATTEMPTS
+	});
 	if (!updated) return err({ code: 'conflict', message: 'The delivery changed meanwhile' });
 	return ok(deliveryView(updated));
 }

@@ -30,16 +30,19 @@ export async function up(db: Kysely<any>): Promise<void> {
 	await db.schema
 		.createTable('notification_channels')
 		.addColumn('id', 'text', (c) => c.primaryKey())
-		.addColumn('kind', 'text', (c) =>
-			c.notNull().check(sql`kind in ('webhook','email','wecom','dingtalk','feishu','slack','teams')`)
-		)
+		.addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('webhook','email','wecom','dingtalk','feishu','slack','teams')`))
 		.addColumn('name', 'text', (c) => c.notNull())
 		// Kind-specific settings including secrets (URL tokens, signing keys, SMTP password).
 		// Only the service reads it; pages get a masked copy.
 		.addColumn('config', 'jsonb', (c) => c.notNull())
 		// Event types this channel receives; '*' means all.
 		.addColumn('events', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
-		.addColumn('locale', 'text', (c) => c.notNull().defaultTo('zh-CN').check(sql`locale in ('zh-CN','en')`))
+		.addColumn('locale', 'text', (c) =>
+			c
+				.notNull()
+				.defaultTo('zh-CN')
+				.check(sql`locale in ('zh-CN','en')`)
+		)
 		.addColumn('enabled', 'boolean', (c) => c.notNull().defaultTo(true))
 		.addColumn('created_by', 'text', (c) => c.references('users.id').onDelete('set null'))
 		.addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -59,7 +62,12 @@ export async function up(db: Kysely<any>): Promise<void> {
 		// restricted incidents); the wire format and signatures are made at each attempt.
 		.addColumn('payload', 'jsonb', (c) => c.notNull())
 		.addColumn('dedupe_key', 'text', (c) => c.notNull())
-		.addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending','sent','failed')`))
+		.addColumn('status', 'text', (c) =>
+			c
+				.notNull()
+				.defaultTo('pending')
+				.check(sql`status in ('pending','sent','failed')`)
+		)
 		.addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
 		.addColumn('max_attempts', 'integer', (c) => c.notNull())
 		.addColumn('next_attempt_at', 'timestamptz', (c) => c.notNull())
