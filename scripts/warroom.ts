@@ -5,6 +5,8 @@
  *   user add --username U --name "N" [--admin | --role manager|responder|viewer] [--email E] [--phone P]
  *                                        password from a hidden prompt, or stdin when piped
  *   audit verify                         check the hash chain; prints the first broken link
+ *   token create --name N --user U --scopes incidents:read,incidents:write
+ *                                        an API token acting as user U (username); printed once
  *   playbooks check [dir]                validate every playbook file; exit 1 if any is broken
  *
  * It opens the same database the server would (DATABASE_URL or the PGlite data directory). With
@@ -134,6 +136,32 @@ async function main(): Promise<number> {
 			}
 			console.log(`audit chain BROKEN at event #${r.brokenAt.seq} (${r.brokenAt.id}): ${r.brokenAt.reason}`);
 			return 1;
+		});
+	}
+	if (cmd === 'token' && sub === 'create') {
+		const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, user: { type: 'string' }, scopes: { type: 'string' } } });
+		if (!values.name || !values.user || !values.scopes) {
+			process.stderr.write('token create: --name, --user and --scopes are required\n');
+			return 2;
+		}
+		return withContext(async (ctx) => {
+			const { createApiToken } = await import('../src/lib/server/services/api-token.service');
+			const { findByUsername } = await import('../src/lib/server/repositories/users.repository');
+			const user = await findByUsername(ctx.db, values.user!);
+			if (!user) {
+				process.stderr.write(`token create: --user: no user ${values.user}\n`);
+				return 1;
+			}
+			const r = await createApiToken(ctx, SYSTEM_ACTOR, { name: values.name, userId: user.id, scopes: values.scopes });
+			if (!r.ok) {
+				const errors = 'errors' in r.error ? r.error.errors : [r.error];
+				for (const e of errors) process.stderr.write(`token create: ${e.field ? `--${e.field === 'userId' ? 'user' : e.field}: ` : ''}${e.message}\n`);
+				return 1;
+			}
+			// The only time the token is shown: stdout alone, so `TOKEN=$(… token create …)` works.
+			process.stderr.write(`Created API token "${r.value.view.name}" for ${user.username} with ${r.value.view.scopes.join(', ')}. It is shown once:\n`);
+			console.log(r.value.token);
+			return 0;
 		});
 	}
 	if (cmd === 'playbooks' && sub === 'check') {

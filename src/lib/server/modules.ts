@@ -2,7 +2,8 @@
  * The app's start-up modules, in order. Each feature that needs to hook into start-up (sockets,
  * jobs, content loaders, demo data) is listed here once.
  */
-import { registerModule } from './app';
+import { registerDemoStep, registerModule } from './app';
+import { seedDemoIncidents } from './demo-incidents';
 import { playbooksModule } from './playbooks/loader';
 import { notifyModule } from './notify/module';
 
@@ -12,5 +13,6 @@ export function installModules(): void {
 	installed = true;
 	registerModule(notifyModule);
 	registerModule(playbooksModule);
+	registerDemoStep(seedDemoIncidents);
 	void registerModule;
 }

@@ -7,6 +7,18 @@ import { defineMessages } from '../define';
 
 export default defineMessages({
 	en: {
+		'field.invalid_type': 'This value has the wrong type.',
+		'field.disabled': 'This user is disabled.',
+		'field.unknown_service': 'No such business service in the catalogue.',
+		'field.priority_mismatch': 'Priority follows impact × urgency: {expected}.',
+		'field.in_future': 'This time is in the future.',
+		'field.too_many': 'Too many: at most {max}.',
+		'field.role_not_allowed': 'A viewer can only be an observer.',
+		'field.use_hand_over': 'Make someone incident manager by handing over.',
+		'field.unchanged': 'Nothing changed.',
+		'field.reason_required': 'A reason is required.',
+		'field.review_required': 'Closing needs a published review or a reason for waiving it.',
+		'field.illegal_transition': 'This status change is not allowed from the current status.',
 		'incident.list.title': 'Incidents',
 		'incident.list.empty': 'No incidents match these filters.',
 		'incident.list.filters': 'Filters',
@@ -202,6 +214,18 @@ export default defineMessages({
 		'tokens.docs': 'API description (OpenAPI)'
 	},
 	'zh-CN': {
+		'field.invalid_type': '值的类型不正确。',
+		'field.disabled': '该用户已停用。',
+		'field.unknown_service': '服务目录中没有该业务服务。',
+		'field.priority_mismatch': '优先级由影响范围 × 紧急程度决定：{expected}。',
+		'field.in_future': '该时间晚于当前时间。',
+		'field.too_many': '数量过多：最多 {max} 个。',
+		'field.role_not_allowed': '查看者只能担任观察员。',
+		'field.use_hand_over': '请通过移交来指定事件经理。',
+		'field.unchanged': '没有任何变更。',
+		'field.reason_required': '必须填写原因。',
+		'field.review_required': '关闭事件需要已发布的回顾或免于回顾的原因。',
+		'field.illegal_transition': '当前状态下不允许此状态变更。',
 		'incident.list.title': '事件',
 		'incident.list.empty': '没有符合条件的事件。',
 		'incident.list.filters': '筛选',
