@@ -47,6 +47,9 @@ export const STREAM_RETRY_MS = 5_000;
 export const CLAIM_BATCH = 20;
 /** A test delivery reports at once; it is not retried for hours. */
 export const TEST_MAX_ATTEMPTS = 1;
+/** How often, and how much past the HTTP timeout, Send test waits for an attempt the worker took over. */
+const TEST_SETTLE_POLL_MS = 100;
+const TEST_SETTLE_GRACE_MS = 1_000;
 const MAX_RECIPIENTS_TO = 50;
 const TITLE_MAX_CHARS = 300;
 const BODY_MAX_CHARS = 4000;
@@ -849,8 +852,16 @@ export async function sendTest(
 		}
 	]);
 	if (!row) throw new Error('sendTest: the test delivery was not inserted');
-	const [done] = await processDueDeliveries(ctx, { now, ids: [row.id], timeoutMs: opts.timeoutMs });
-	const final = done ?? (await repo.findDelivery(ctx.db, row.id));
+	const timeoutMs = opts.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+	const [done] = await processDueDeliveries(ctx, { now, ids: [row.id], timeoutMs });
+	let final = done ?? (await repo.findDelivery(ctx.db, row.id));
+	// The background worker may have claimed the row first: wait for its attempt rather than
+	// reporting a test that is still under way.
+	const deadline = Date.now() + timeoutMs + TEST_SETTLE_GRACE_MS;
+	while (final && final.status === 'pending' && final.attempts === 0 && Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, TEST_SETTLE_POLL_MS));
+		final = await repo.findDelivery(ctx.db, row.id);
+	}
 	if (!final) return err({ code: 'not_found', message: 'The channel was deleted during the test' });
 	return ok(deliveryView(final));
 }
