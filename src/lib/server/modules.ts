@@ -5,12 +5,14 @@
 import { registerDemoStep, registerModule } from './app';
 import { seedDemoIncidents } from './demo-incidents';
 import { playbooksModule } from './playbooks/loader';
+import { installCollab } from './collab/index';
 import { notifyModule } from './notify/module';
 
 let installed = false;
 export function installModules(): void {
 	if (installed) return;
 	installed = true;
+	registerModule(installCollab);
 	registerModule(notifyModule);
 	registerModule(playbooksModule);
 	registerDemoStep(seedDemoIncidents);

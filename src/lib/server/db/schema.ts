@@ -269,6 +269,23 @@ export interface IncidentMemberTable {
 	removed_by: string | null;
 }
 
+export interface CollabUpdateTable {
+	/** bigint, read as a string. */
+	id: Generated<string>;
+	doc: string;
+	update: Uint8Array;
+	node_id: string;
+	created_at: DefaultedTimestamp;
+}
+
+export interface CollabSnapshotTable {
+	doc: string;
+	state: Uint8Array;
+	/** bigint, read as a string: every log row of this doc with id <= upto_id is in `state`. */
+	upto_id: ColumnType<string, string | number, string | number>;
+	updated_at: DefaultedTimestamp;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -277,6 +294,8 @@ export interface Database {
 	api_tokens: ApiTokenTable;
 	audit_events: AuditEventTable;
 	login_attempts: LoginAttemptTable;
+	collab_updates: CollabUpdateTable;
+	collab_snapshots: CollabSnapshotTable;
 	notifications: NotificationTable;
 	notification_channels: NotificationChannelTable;
 	notification_deliveries: NotificationDeliveryTable;

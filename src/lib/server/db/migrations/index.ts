@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as m20261123T1400 from './20261123T1400-foundation';
+import * as m20261123T1500 from './20261123T1500-collab';
 import * as m20261123T1510 from './20261123T1510-notifications';
 import * as m20261123T1530 from './20261123T1530-playbooks';
 import * as m20261123T1520 from './20261123T1520-incidents';
@@ -10,6 +11,7 @@ import * as m20261123T1520 from './20261123T1520-incidents';
  */
 export const migrations: Record<string, Migration> = {
 	'20261123T1400-foundation': m20261123T1400,
+	'20261123T1500-collab': m20261123T1500,
 	'20261123T1510-notifications': m20261123T1510,
 	'20261123T1520-incidents': m20261123T1520,
 	'20261123T1530-playbooks': m20261123T1530

@@ -1,0 +1,19 @@
+/**
+ * The collaboration module: registers `/collab/` with the app's upgrade routes, makes the rooms the
+ * app's `ctx.collab`, and closes sockets and flushes pending writes on shutdown. See docs/collab.md.
+ */
+import type { App } from '../app';
+import { log } from '../log';
+import { createCollabServer, COLLAB_PATH_PREFIX } from './collab-server';
+
+export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess } from './access';
+export { createCollabServer, type CollabServer, type CollabServerOptions } from './collab-server';
+
+export async function installCollab(app: App): Promise<void> {
+	const server = createCollabServer(app.ctx);
+	await server.start();
+	app.ctx.collab = server.port;
+	app.upgradeRoutes.set(COLLAB_PATH_PREFIX, (req, socket, head) => server.handleUpgrade(req, socket, head));
+	app.onShutdown(() => server.close());
+	if (app.ctx.dbKind === 'postgres') log.info('collab: sharing rooms with other processes through LISTEN/NOTIFY');
+}

@@ -1,0 +1,509 @@
+/**
+ * The rooms of this process: one Y.Doc (+ awareness) per incident, loaded from the update log on first
+ * use and unloaded when idle. Every change to a room's document (from a socket or from a service) is
+ * appended to the log in batches: one transaction per flush for all rooms, so a busy process needs at
+ * most 1000 / flushIntervalMs commits per second. A writer's ack is sent only after the batch holding
+ * its update has committed (docs/collab.md "Durability").
+ *
+ * On PostgreSQL several processes share rooms: each flush NOTIFYs `{doc, id, node}` inside its
+ * transaction (so the notification exists only if the rows do), and the other processes fetch those
+ * rows and apply them with origin 'remote'.
+ */
+import { randomUUID } from 'node:crypto';
+import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import { createEntry } from '../../collab/incident-doc';
+import type { AppContext, CollabPort, SystemEntry } from '../context';
+import { log } from '../log';
+import * as collabRepo from '../repositories/collab.repository';
+import { isRoomName } from './access';
+import { encodeAwareness, encodeUpdate } from './protocol';
+import { PgListener } from './pg-listener';
+
+export const NOTIFY_CHANNEL = 'warroom_collab';
+/** Transaction origins: what made a change decides whether it is persisted and where it is sent. */
+export const SERVER_ORIGIN = 'server';
+const REMOTE_ORIGIN = 'remote';
+const LOAD_ORIGIN = 'load';
+
+const FLUSH_RETRY_MAX_MS = 10_000;
+
+export interface RoomManagerOptions {
+	/** Batch window: changes are committed at most this long after they arrive. */
+	flushIntervalMs: number;
+	/** Compact a document's log into a snapshot once it has this many rows. */
+	compactAfterRows: number;
+	/** Unload a room this long after its last client left (after flushing). */
+	roomIdleMs: number;
+	/** Identifies this process in the log and in NOTIFY payloads. */
+	nodeId: string;
+}
+
+export const DEFAULT_ROOM_OPTIONS: Omit<RoomManagerOptions, 'nodeId'> = {
+	flushIntervalMs: 100,
+	compactAfterRows: 500,
+	roomIdleMs: 30_000
+};
+
+/** A connected client, as the room sees it (the socket side lives in collab-server.ts). */
+export interface RoomPeer {
+	readonly label: string;
+	send(message: Uint8Array): void;
+	/** The first `count` sync-step-2/update messages of this connection are committed. */
+	ack(count: number): void;
+}
+
+interface Batch {
+	updates: Uint8Array[];
+	acks: Map<RoomPeer, number>;
+	waiters: { resolve(): void; reject(error: Error): void }[];
+}
+
+function emptyBatch(): Batch {
+	return { updates: [], acks: new Map(), waiters: [] };
+}
+
+export class Room {
+	readonly doc = new Y.Doc();
+	readonly awareness = new awarenessProtocol.Awareness(this.doc);
+	readonly peers = new Set<RoomPeer>();
+	/** Port calls (transact/read) in progress: the room must not unload under them. */
+	holds = 0;
+	batch: Batch = emptyBatch();
+	rowsSinceSnapshot = 0;
+	loading = true;
+	/** Log ids announced by other processes while this room was loading. */
+	missedWhileLoading: string[] = [];
+	unloadTimer: NodeJS.Timeout | undefined;
+	destroyed = false;
+
+	constructor(readonly name: string) {
+		// The server is not a participant: without this it would appear in everyone's presence list.
+		this.awareness.setLocalState(null);
+	}
+
+	get busy(): boolean {
+		return this.peers.size > 0 || this.holds > 0;
+	}
+}
+
+interface Slot {
+	room: Room;
+	ready: Promise<void>;
+}
+
+export class RoomManager {
+	private readonly rooms = new Map<string, Slot>();
+	private readonly dirty = new Set<Room>();
+	private flushTimer: NodeJS.Timeout | undefined;
+	private flushChain: Promise<void> = Promise.resolve();
+	private flushFailures = 0;
+	private listener: PgListener | undefined;
+	private closed = false;
+
+	readonly port: CollabPort;
+
+	constructor(
+		private readonly ctx: AppContext,
+		readonly opts: RoomManagerOptions
+	) {
+		this.port = {
+			appendSystemEntry: (incidentId, entry) => this.appendSystemEntry(incidentId, entry),
+			transact: (incidentId, fn) => this.transact(incidentId, fn),
+			read: (incidentId, fn) => this.read(incidentId, fn)
+		};
+	}
+
+	/** On PostgreSQL, LISTEN before any room loads, so no committed update can fall between the two. */
+	async start(): Promise<void> {
+		if (this.ctx.dbKind !== 'postgres') return;
+		const connectionString = this.ctx.config.databaseUrl;
+		if (!connectionString) throw new Error('collab: PostgreSQL mode needs config.databaseUrl for LISTEN/NOTIFY');
+		this.listener = new PgListener({
+			connectionString,
+			channel: NOTIFY_CHANNEL,
+			onNotify: (payload) => this.onNotify(payload),
+			onReconnect: () => {
+				// Notifications sent while we were away are gone: re-read every loaded room.
+				for (const { room } of this.rooms.values()) if (!room.loading) void this.catchUp(room);
+			}
+		});
+		await this.listener.start();
+	}
+
+	loadedRoomNames(): string[] {
+		return [...this.rooms.keys()];
+	}
+
+	/** Loads the room if needed and holds it loaded until `release`. */
+	async acquire(name: string): Promise<Room> {
+		if (this.closed) throw new Error('collab: the room manager is shut down');
+		if (!isRoomName(name)) throw new Error(`collab: "${name}" is not a valid room name`);
+		let slot = this.rooms.get(name);
+		if (!slot) {
+			const room = new Room(name);
+			slot = { room, ready: this.load(room) };
+			this.rooms.set(name, slot);
+			slot.ready.catch(() => {
+				// A failed load must not leave a half-room behind: the next client retries from scratch.
+				if (this.rooms.get(name)?.room === room) this.rooms.delete(name);
+				this.destroyRoom(room);
+			});
+		}
+		const { room } = slot;
+		room.holds++;
+		if (room.unloadTimer) {
+			clearTimeout(room.unloadTimer);
+			room.unloadTimer = undefined;
+		}
+		try {
+			await slot.ready;
+		} catch (error) {
+			room.holds--;
+			throw error;
+		}
+		return room;
+	}
+
+	release(room: Room): void {
+		room.holds--;
+		this.scheduleUnload(room);
+	}
+
+	join(room: Room, peer: RoomPeer): void {
+		room.peers.add(peer);
+	}
+
+	leave(room: Room, peer: RoomPeer, awarenessIds: Iterable<number>): void {
+		if (!room.peers.delete(peer)) return;
+		const ids = [...awarenessIds];
+		if (ids.length > 0 && !room.destroyed) awarenessProtocol.removeAwarenessStates(room.awareness, ids, peer);
+		// Its acks have nowhere to go; its updates stay in the batch and are committed all the same.
+		room.batch.acks.delete(peer);
+	}
+
+	/**
+	 * Applies a client's update. Anything Yjs cannot integrate yet (its dependencies are missing) waits
+	 * in `pendingStructs`/`pendingDs`; we persist the raw update in that case too, so an acknowledged
+	 * update survives a restart even before its dependencies arrive.
+	 */
+	applyClientUpdate(room: Room, peer: RoomPeer, update: Uint8Array): { pendingBytes: number } {
+		const before = pendingBytes(room.doc);
+		Y.applyUpdate(room.doc, update, peer);
+		const after = pendingBytes(room.doc);
+		if (after > 0 && after !== before) {
+			room.batch.updates.push(update);
+			this.markDirty(room);
+		}
+		return { pendingBytes: after };
+	}
+
+	/** Drops updates that cannot be integrated (a client that floods them is closed by the caller). */
+	clearPending(room: Room): void {
+		room.doc.store.pendingStructs = null;
+		room.doc.store.pendingDs = null;
+	}
+
+	/** Acknowledge `count` to the peer once everything received so far is committed. */
+	ackAfterCommit(room: Room, peer: RoomPeer, count: number): void {
+		room.batch.acks.set(peer, count);
+		this.markDirty(room);
+	}
+
+	private async load(room: Room): Promise<void> {
+		const { snapshot, rows } = await this.readDocument(room.name);
+		Y.transact(
+			room.doc,
+			() => {
+				if (snapshot) Y.applyUpdate(room.doc, snapshot.state);
+				for (const row of rows) Y.applyUpdate(room.doc, row.update);
+			},
+			LOAD_ORIGIN
+		);
+		room.rowsSinceSnapshot = rows.length;
+		room.doc.on('update', (update: Uint8Array, origin: unknown) => this.onDocUpdate(room, update, origin));
+		room.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+			const changed = added.concat(updated, removed);
+			if (changed.length === 0) return;
+			// To every peer, the sender included: the stock client treats 30 s without any message
+			// (its own awareness echo included) as a dead connection.
+			const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, changed));
+			for (const peer of room.peers) peer.send(message);
+		});
+		room.loading = false;
+		const missed = room.missedWhileLoading;
+		room.missedWhileLoading = [];
+		if (missed.length > 0) await this.fetchRemote(room, missed);
+	}
+
+	/** Snapshot + newer rows, read in one repeatable-read snapshot so a concurrent compaction cannot split them. */
+	private readDocument(name: string) {
+		return this.ctx.db
+			.transaction()
+			.setIsolationLevel('repeatable read')
+			.execute(async (trx) => {
+				const snapshot = await collabRepo.findSnapshot(trx, name);
+				const rows = await collabRepo.listAfter(trx, name, snapshot?.uptoId ?? '0');
+				return { snapshot, rows };
+			});
+	}
+
+	private onDocUpdate(room: Room, update: Uint8Array, origin: unknown): void {
+		const message = encodeUpdate(update);
+		for (const peer of room.peers) if (peer !== origin) peer.send(message);
+		// Remote updates are already in the log (another process wrote them).
+		if (origin === REMOTE_ORIGIN || origin === LOAD_ORIGIN) return;
+		room.batch.updates.push(update);
+		this.markDirty(room);
+	}
+
+	private markDirty(room: Room): void {
+		this.dirty.add(room);
+		if (this.flushTimer || this.closed) return;
+		const backoff = this.flushFailures === 0 ? 0 : Math.min(FLUSH_RETRY_MAX_MS, this.opts.flushIntervalMs * 2 ** this.flushFailures);
+		this.flushTimer = setTimeout(() => {
+			this.flushTimer = undefined;
+			void this.flushNow();
+		}, this.opts.flushIntervalMs + backoff);
+	}
+
+	/** Commits everything pending now (shutdown, unload); flushes never overlap. */
+	flushNow(): Promise<void> {
+		if (this.flushTimer) {
+			clearTimeout(this.flushTimer);
+			this.flushTimer = undefined;
+		}
+		this.flushChain = this.flushChain.then(() => this.flushOnce());
+		return this.flushChain;
+	}
+
+	private async flushOnce(): Promise<void> {
+		if (this.dirty.size === 0) return;
+		const taken: [Room, Batch][] = [...this.dirty].map((room) => {
+			const batch = room.batch;
+			room.batch = emptyBatch();
+			return [room, batch];
+		});
+		this.dirty.clear();
+
+		const rows = taken
+			.filter(([, b]) => b.updates.length > 0)
+			.map(([room, b]) => ({
+				doc: room.name,
+				// A batch is small (≤ one flush window), so merging it is cheap, and it keeps the log short.
+				update: b.updates.length === 1 ? b.updates[0]! : Y.mergeUpdates(b.updates),
+				nodeId: this.opts.nodeId
+			}));
+		try {
+			if (rows.length > 0) {
+				await this.ctx.db.transaction().execute(async (trx) => {
+					const ids = await collabRepo.append(trx, rows);
+					if (this.ctx.dbKind === 'postgres')
+						for (const { id, doc } of ids) await collabRepo.notify(trx, NOTIFY_CHANNEL, JSON.stringify({ doc, id, node: this.opts.nodeId }));
+				});
+			}
+		} catch (error) {
+			this.flushFailures++;
+			log.error('collab: committing updates failed; will retry (clients keep them unacknowledged)', {
+				error,
+				rooms: taken.length,
+				attempt: this.flushFailures
+			});
+			for (const [room, b] of taken) {
+				// Put the batch back in front of anything that arrived meanwhile, acks keeping the larger count.
+				const newer = room.batch;
+				room.batch = { updates: [...b.updates, ...newer.updates], acks: new Map([...b.acks, ...newer.acks]), waiters: [...b.waiters, ...newer.waiters] };
+				if (!room.destroyed) this.markDirty(room);
+				else for (const w of room.batch.waiters) w.reject(error instanceof Error ? error : new Error(String(error)));
+			}
+			return;
+		}
+		this.flushFailures = 0;
+		for (const [room, b] of taken) {
+			for (const [peer, count] of b.acks) if (room.peers.has(peer)) peer.ack(count);
+			for (const w of b.waiters) w.resolve();
+			if (b.updates.length > 0) room.rowsSinceSnapshot++;
+		}
+		for (const [room] of taken) {
+			if (room.rowsSinceSnapshot >= this.opts.compactAfterRows) {
+				try {
+					await this.compact(room.name);
+					room.rowsSinceSnapshot = 0;
+				} catch (error) {
+					log.error('collab: compaction failed; the log keeps growing until the next try', { error, doc: room.name });
+				}
+			}
+		}
+	}
+
+	/**
+	 * Folds a document's log into its snapshot: load snapshot + rows into a fresh Y.Doc and store
+	 * `encodeStateAsUpdate` (linear, unlike `mergeUpdates` over a long log), deleting the folded rows in
+	 * the same transaction so a reader sees either the old pair or the new one.
+	 */
+	async compact(name: string): Promise<{ folded: number }> {
+		return this.ctx.db.transaction().execute(async (trx) => {
+			await collabRepo.lockDoc(trx, name);
+			const snapshot = await collabRepo.findSnapshot(trx, name);
+			const rows = await collabRepo.listAfter(trx, name, snapshot?.uptoId ?? '0');
+			const last = rows.at(-1);
+			if (!last) return { folded: 0 };
+			const doc = new Y.Doc();
+			try {
+				if (snapshot) Y.applyUpdate(doc, snapshot.state);
+				for (const row of rows) Y.applyUpdate(doc, row.update);
+				await collabRepo.upsertSnapshot(trx, { doc: name, state: Y.encodeStateAsUpdate(doc), uptoId: last.id, at: this.ctx.now() });
+				await collabRepo.deleteUpTo(trx, name, last.id);
+			} finally {
+				doc.destroy();
+			}
+			log.debug('collab: compacted', { doc: name, folded: rows.length });
+			return { folded: rows.length };
+		});
+	}
+
+	private onNotify(payload: string): void {
+		let parsed: unknown;
+		try {
+			parsed = JSON.parse(payload);
+		} catch {
+			log.warn('collab: ignored a malformed notification', { payload: payload.slice(0, 200) });
+			return;
+		}
+		const { doc, id, node } = (parsed ?? {}) as { doc?: unknown; id?: unknown; node?: unknown };
+		if (typeof doc !== 'string' || typeof id !== 'string' || !/^\d+$/.test(id) || typeof node !== 'string') {
+			log.warn('collab: ignored a notification without doc/id/node', { payload: payload.slice(0, 200) });
+			return;
+		}
+		if (node === this.opts.nodeId) return;
+		const slot = this.rooms.get(doc);
+		if (!slot) return; // not loaded here: it will read the log when it loads
+		const { room } = slot;
+		room.rowsSinceSnapshot++;
+		if (room.loading) room.missedWhileLoading.push(id);
+		else void this.fetchRemote(room, [id]);
+	}
+
+	private async fetchRemote(room: Room, ids: string[]): Promise<void> {
+		try {
+			const rows = await collabRepo.listByIds(this.ctx.db, room.name, ids);
+			// Missing rows were folded into a snapshot by a compaction meanwhile: read the whole document.
+			if (rows.length < ids.length) return await this.catchUp(room);
+			if (room.destroyed) return;
+			Y.transact(room.doc, () => rows.forEach((r) => Y.applyUpdate(room.doc, r.update)), REMOTE_ORIGIN);
+		} catch (error) {
+			log.error('collab: fetching a remote update failed', { error, doc: room.name, ids });
+		}
+	}
+
+	/** Re-reads the whole document and applies it (idempotent: Yjs skips what it already has). */
+	private async catchUp(room: Room): Promise<void> {
+		try {
+			const { snapshot, rows } = await this.readDocument(room.name);
+			if (room.destroyed) return;
+			Y.transact(
+				room.doc,
+				() => {
+					if (snapshot) Y.applyUpdate(room.doc, snapshot.state);
+					for (const row of rows) Y.applyUpdate(room.doc, row.update);
+				},
+				REMOTE_ORIGIN
+			);
+		} catch (error) {
+			log.error('collab: catching up with the log failed', { error, doc: room.name });
+		}
+	}
+
+	private scheduleUnload(room: Room): void {
+		if (room.busy || room.unloadTimer || room.destroyed || this.closed) return;
+		room.unloadTimer = setTimeout(() => {
+			room.unloadTimer = undefined;
+			void this.unload(room);
+		}, this.opts.roomIdleMs);
+	}
+
+	private async unload(room: Room): Promise<void> {
+		if (room.busy) return;
+		await this.flushNow();
+		// Someone may have joined while we flushed, or the flush failed and the batch is back.
+		if (room.busy || this.dirty.has(room) || room.destroyed) return;
+		if (this.rooms.get(room.name)?.room === room) this.rooms.delete(room.name);
+		this.destroyRoom(room);
+		log.debug('collab: room unloaded', { doc: room.name });
+	}
+
+	private destroyRoom(room: Room): void {
+		if (room.destroyed) return;
+		room.destroyed = true;
+		if (room.unloadTimer) clearTimeout(room.unloadTimer);
+		room.awareness.destroy();
+		room.doc.destroy();
+	}
+
+	private async transact(incidentId: string, fn: (doc: Y.Doc) => void): Promise<void> {
+		const room = await this.acquire(incidentId);
+		try {
+			const committed = new Promise<void>((resolve, reject) => room.batch.waiters.push({ resolve, reject }));
+			this.markDirty(room);
+			// Yjs has no rollback: if fn throws, what it already changed stays (and is committed).
+			room.doc.transact(() => fn(room.doc), SERVER_ORIGIN);
+			await committed;
+		} finally {
+			this.release(room);
+		}
+	}
+
+	private async read<T>(incidentId: string, fn: (doc: Y.Doc) => T): Promise<T> {
+		const room = await this.acquire(incidentId);
+		try {
+			return fn(room.doc);
+		} finally {
+			this.release(room);
+		}
+	}
+
+	private appendSystemEntry(incidentId: string, entry: SystemEntry): Promise<void> {
+		const now = this.ctx.now();
+		return this.transact(incidentId, (doc) => {
+			createEntry(doc, {
+				id: randomUUID(),
+				at: entry.at ?? now,
+				recordedAt: now,
+				kind: entry.kind,
+				// `text` carries the organisation's default language (zh-CN); readers pick from `i18n`.
+				text: entry.text['zh-CN'],
+				i18n: entry.text,
+				author: null,
+				authorName: 'Warroom',
+				pinned: entry.pinned ?? false
+			});
+		});
+	}
+
+	/** Idempotent: flush what is pending, stop listening, drop every room. */
+	async close(): Promise<void> {
+		if (this.closed) return;
+		try {
+			await this.flushNow();
+		} catch (error) {
+			log.error('collab: final flush failed; unacknowledged updates stay with their clients', { error });
+		}
+		this.closed = true;
+		if (this.flushTimer) clearTimeout(this.flushTimer);
+		for (const room of this.dirty) {
+			for (const w of room.batch.waiters) w.reject(new Error('collab: shut down before the change was committed'));
+		}
+		this.dirty.clear();
+		await this.listener?.stop();
+		for (const { room } of this.rooms.values()) this.destroyRoom(room);
+		this.rooms.clear();
+	}
+}
+
+export function pendingBytes(doc: Y.Doc): number {
+	return (doc.store.pendingStructs?.update.byteLength ?? 0) + (doc.store.pendingDs?.byteLength ?? 0);
+}
+
+export function newNodeId(): string {
+	return randomUUID();
+}

@@ -1,0 +1,94 @@
+/**
+ * The Yjs update log and snapshots (SQL only). Ids are bigint and travel as strings, so they never
+ * lose precision in JavaScript numbers.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export interface LogRow {
+	id: string;
+	update: Uint8Array;
+}
+
+export interface Snapshot {
+	state: Uint8Array;
+	uptoId: string;
+}
+
+/** Appends one row per document; returns the new ids in the same order as `rows`. */
+export async function append(db: Q, rows: { doc: string; update: Uint8Array; nodeId: string }[]): Promise<{ id: string; doc: string }[]> {
+	if (rows.length === 0) return [];
+	const inserted = await db
+		.insertInto('collab_updates')
+		.values(rows.map((r) => ({ doc: r.doc, update: r.update, node_id: r.nodeId })))
+		.returning(['id', 'doc'])
+		.execute();
+	return inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
+}
+
+export async function findSnapshot(db: Q, doc: string): Promise<Snapshot | undefined> {
+	const row = await db.selectFrom('collab_snapshots').select(['state', 'upto_id']).where('doc', '=', doc).executeTakeFirst();
+	return row ? { state: row.state, uptoId: String(row.upto_id) } : undefined;
+}
+
+/** Log rows of one document after `afterId` (exclusive), in id order. */
+export async function listAfter(db: Q, doc: string, afterId: string): Promise<LogRow[]> {
+	const rows = await db
+		.selectFrom('collab_updates')
+		.select(['id', 'update'])
+		.where('doc', '=', doc)
+		.where('id', '>', afterId)
+		.orderBy('id')
+		.execute();
+	return rows.map((r) => ({ id: String(r.id), update: r.update }));
+}
+
+export async function listByIds(db: Q, doc: string, ids: string[]): Promise<LogRow[]> {
+	if (ids.length === 0) return [];
+	const rows = await db
+		.selectFrom('collab_updates')
+		.select(['id', 'update'])
+		.where('doc', '=', doc)
+		.where('id', 'in', ids)
+		.orderBy('id')
+		.execute();
+	return rows.map((r) => ({ id: String(r.id), update: r.update }));
+}
+
+export async function countAfter(db: Q, doc: string, afterId: string): Promise<number> {
+	const row = await db
+		.selectFrom('collab_updates')
+		.select((eb) => eb.fn.countAll<string>().as('n'))
+		.where('doc', '=', doc)
+		.where('id', '>', afterId)
+		.executeTakeFirstOrThrow();
+	return Number(row.n);
+}
+
+export async function upsertSnapshot(db: Q, opts: { doc: string; state: Uint8Array; uptoId: string; at: Date }): Promise<void> {
+	await db
+		.insertInto('collab_snapshots')
+		.values({ doc: opts.doc, state: opts.state, upto_id: opts.uptoId, updated_at: opts.at })
+		.onConflict((oc) => oc.column('doc').doUpdateSet({ state: opts.state, upto_id: opts.uptoId, updated_at: opts.at }))
+		.execute();
+}
+
+export async function deleteUpTo(db: Q, doc: string, uptoId: string): Promise<number> {
+	const rows = await db.deleteFrom('collab_updates').where('doc', '=', doc).where('id', '<=', uptoId).returning('id').execute();
+	return rows.length;
+}
+
+/**
+ * Serialises compactions of one document across processes for the rest of the transaction (two nodes
+ * compacting at once would each delete rows the other's snapshot relies on).
+ */
+export async function lockDoc(trx: Transaction<Database>, doc: string): Promise<void> {
+	await sql`select pg_advisory_xact_lock(hashtext(${'collab:' + doc}))`.execute(trx);
+}
+
+/** NOTIFY is delivered only when the surrounding transaction commits, which is exactly the promise. */
+export async function notify(db: Q, channel: string, payload: string): Promise<void> {
+	await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { createEntry, listEntries, notesOf } from '../../src/lib/collab/incident-doc';
+import type { AppContext } from '../../src/lib/server/context';
+import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db/index';
+import { EventBus } from '../../src/lib/server/events';
+import { createTestContext, makeUser, onPostgres, type TestContext } from '../helpers/context';
+import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Harness } from './collab-harness';
+
+let ctx: TestContext;
+let second: DatabaseHandle | undefined;
+let ctx2: AppContext;
+
+beforeAll(async () => {
+	ctx = await createTestContext();
+	if (onPostgres) {
+		// A second "process": its own pool, its own event bus, its own rooms, the same database.
+		second = await openDatabase({ databaseUrl: ctx.databaseUrl!, poolSize: 3 });
+		ctx2 = { ...ctx, db: second.db, events: new EventBus() };
+	}
+});
+afterAll(async () => {
+	await second?.close();
+	await ctx.close();
+});
+
+function entry(doc: Y.Doc, text: string, at: string) {
+	createEntry(doc, { id: randomUUID(), at, recordedAt: at, kind: 'action', text, author: 'u', authorName: 'U' });
+}
+
+describe('scale-out on PostgreSQL', () => {
+	it.skipIf(!onPostgres)('two processes on one database converge through the update log and LISTEN/NOTIFY', async () => {
+		const harnesses: Harness[] = [];
+		const destroyers: (() => void)[] = [];
+		try {
+			const h1 = await startHarness(ctx);
+			const h2 = await startHarness(ctx2);
+			harnesses.push(h1, h2);
+			const room = randomUUID();
+			const alice = await makeUser(ctx, { role: 'responder' });
+			const bob = await makeUser(ctx, { role: 'responder' });
+			const a = connectProvider(h1, { room, cookie: (await sessionCookie(ctx, alice.id)).cookie, acks: true });
+			const b = connectProvider(h2, { room, cookie: (await sessionCookie(ctx, bob.id)).cookie, acks: true });
+			destroyers.push(() => a.destroy(), () => b.destroy());
+			await Promise.all([synced(a), synced(b)]);
+
+			entry(a.doc, 'on node 1', '2026-11-23T08:01:00Z');
+			entry(b.doc, 'on node 2', '2026-11-23T08:00:00Z');
+			notesOf(a.doc).insert(0, 'node one. ');
+			await waitFor(() => listEntries(a.doc).length === 2 && listEntries(b.doc).length === 2, 'entries to cross processes');
+			await waitFor(() => notesOf(b.doc).toString() === 'node one. ', 'notes to cross processes');
+			expect(listEntries(a.doc).map((e) => e.text)).toEqual(['on node 2', 'on node 1']);
+			expect(listEntries(b.doc)).toEqual(listEntries(a.doc));
+
+			// A service on node 2 writes while node 1 holds the room: node 1's client sees it live.
+			await h2.server.port.appendSystemEntry(room, { kind: 'status', text: { 'zh-CN': '已缓解', en: 'Mitigated' }, at: new Date('2026-11-23T08:02:00Z') });
+			await waitFor(() => listEntries(a.doc).length === 3, 'the system entry to reach node 1');
+
+			// A room loaded late on a process reads everything from the log.
+			const latecomer = await makeUser(ctx, { role: 'viewer' });
+			const c = connectProvider(h2, { room, cookie: (await sessionCookie(ctx, latecomer.id)).cookie });
+			destroyers.push(() => c.destroy());
+			await synced(c);
+			expect(listEntries(c.doc)).toHaveLength(3);
+		} finally {
+			for (const d of destroyers) d();
+			for (const h of harnesses) await h.close();
+		}
+	});
+
+	it.skipIf(!onPostgres)('a process catches up with rows another process compacted away meanwhile', async () => {
+		const h1 = await startHarness(ctx, { compactAfterRows: 3, flushIntervalMs: 5 });
+		const h2 = await startHarness(ctx2, { compactAfterRows: 1000 });
+		try {
+			const room = randomUUID();
+			await h2.server.port.read(room, () => undefined); // node 2 holds the room loaded
+			for (let i = 0; i < 8; i++) {
+				await h1.server.port.transact(room, (d) => entry(d, `step ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString()));
+			}
+			await waitFor(async () => (await h2.server.port.read(room, (d) => listEntries(d).length)) === 8, 'node 2 to have every entry');
+			const snap = await ctx.db.selectFrom('collab_snapshots').select('doc').where('doc', '=', room).executeTakeFirst();
+			expect(snap).toBeDefined();
+		} finally {
+			await h1.close();
+			await h2.close();
+		}
+	});
+});

@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { createEntry, listEntries, notesOf } from '../../src/lib/collab/incident-doc';
+import { invalidateSession } from '../../src/lib/server/auth/sessions';
+import type { AppContext } from '../../src/lib/server/context';
+import { createTestContext, dbLabel, makeUser, onPostgres, type TestContext } from '../helpers/context';
+import { MESSAGE_ACK, encodeUpdate } from '../../src/lib/server/collab/protocol';
+import { closed, connectProvider, rawUpgrade, sessionCookie, startHarness, synced, waitFor, type Client, type Harness } from './collab-harness';
+
+let ctx: TestContext;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+	ctx = await createTestContext();
+});
+afterEach(async () => {
+	for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+	await ctx.close();
+});
+
+async function harness(opts: Parameters<typeof startHarness>[1] = {}, context: AppContext = ctx): Promise<Harness> {
+	const h = await startHarness(context, opts);
+	cleanups.push(() => h.close());
+	return h;
+}
+
+async function user(role: 'admin' | 'manager' | 'responder' | 'viewer' = 'responder', displayName?: string) {
+	const u = await makeUser(ctx, { role, displayName });
+	const { cookie, sessionId } = await sessionCookie(ctx, u.id);
+	return { ...u, cookie, sessionId };
+}
+
+function client(h: Harness, opts: Parameters<typeof connectProvider>[1]): Client {
+	const c = connectProvider(h, opts);
+	cleanups.push(() => c.destroy());
+	return c;
+}
+
+function entry(doc: Y.Doc, text: string, at = '2026-11-23T08:00:00Z') {
+	return createEntry(doc, { id: randomUUID(), at, recordedAt: at, kind: 'note', text, author: 'u', authorName: 'U' });
+}
+
+async function logRows(doc: string): Promise<number> {
+	const r = await ctx.db.selectFrom('collab_updates').select((eb) => eb.fn.countAll<string>().as('n')).where('doc', '=', doc).executeTakeFirstOrThrow();
+	return Number(r.n);
+}
+
+/** The document as committed in the database (snapshot + log), independent of any room in memory. */
+async function committedDoc(doc: string, context: AppContext = ctx): Promise<Y.Doc> {
+	const y = new Y.Doc();
+	const snap = await context.db.selectFrom('collab_snapshots').select(['state', 'upto_id']).where('doc', '=', doc).executeTakeFirst();
+	if (snap) Y.applyUpdate(y, snap.state);
+	const rows = await context.db.selectFrom('collab_updates').select('update').where('doc', '=', doc).orderBy('id').execute();
+	for (const r of rows) Y.applyUpdate(y, r.update);
+	return y;
+}
+
+describe(`collab endpoint (${dbLabel})`, () => {
+	it('lets the stock y-websocket provider connect, read what the server wrote and write back', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		await h.server.port.appendSystemEntry(room, { kind: 'status', text: { 'zh-CN': '已宣布', en: 'Declared' } });
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		expect(listEntries(a.doc).map((e) => e.i18n?.en)).toEqual(['Declared']);
+
+		entry(a.doc, 'Alarm storm on the payment gateway');
+		await waitFor(async () => (await h.server.port.read(room, (d) => listEntries(d).length)) === 2, 'the server to apply the write');
+		await waitFor(async () => listEntries(await committedDoc(room)).length === 2, 'the write to be committed');
+	});
+
+	it('makes two writers converge', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const [alice, bob] = [await user(), await user()];
+		const a = client(h, { room, cookie: alice.cookie });
+		const b = client(h, { room, cookie: bob.cookie });
+		await Promise.all([synced(a), synced(b)]);
+		entry(a.doc, 'from alice', '2026-11-23T08:01:00Z');
+		entry(b.doc, 'from bob', '2026-11-23T08:00:00Z');
+		notesOf(a.doc).insert(0, 'DC2 ready. ');
+		notesOf(b.doc).insert(0, 'Vendor on the bridge. ');
+		await waitFor(() => listEntries(a.doc).length === 2 && listEntries(b.doc).length === 2, 'both entries on both sides');
+		await waitFor(() => notesOf(a.doc).toString() === notesOf(b.doc).toString() && notesOf(a.doc).length > 20, 'notes to converge');
+		expect(listEntries(a.doc).map((e) => e.text)).toEqual(['from bob', 'from alice']);
+		expect(listEntries(b.doc)).toEqual(listEntries(a.doc));
+	});
+
+	it('drops both sync-step-2 and update messages from read-only users', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const writer = await user();
+		const viewer = await user('viewer');
+		const w = client(h, { room, cookie: writer.cookie });
+		await synced(w);
+		entry(w.doc, 'written by the responder');
+
+		// Content the viewer had before connecting reaches the server as sync step 2 …
+		const viewerDoc = new Y.Doc();
+		entry(viewerDoc, 'viewer offline edit');
+		const v = client(h, { room, cookie: viewer.cookie, doc: viewerDoc });
+		await synced(v);
+		// … and content written afterwards as an update message.
+		entry(v.doc, 'viewer live edit');
+		notesOf(v.doc).insert(0, 'viewer notes');
+
+		// The viewer still receives everything (a read-only user reads the document).
+		await waitFor(() => listEntries(v.doc).some((e) => e.text === 'written by the responder'), 'the viewer to receive the document');
+		entry(w.doc, 'a later responder entry');
+		await waitFor(() => listEntries(v.doc).some((e) => e.text === 'a later responder entry'), 'the viewer to keep receiving');
+		await h.server.rooms.flushNow();
+		const server = await h.server.port.read(room, (d) => ({ texts: listEntries(d).map((e) => e.text), notes: notesOf(d).toString() }));
+		expect(server.texts).toEqual(['written by the responder', 'a later responder entry']);
+		expect(server.notes).toBe('');
+		expect(listEntries(w.doc).map((e) => e.text)).toEqual(['written by the responder', 'a later responder entry']);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['written by the responder', 'a later responder entry']);
+		expect(v.ackLog).toEqual([]);
+	});
+
+	describe('refuses an upgrade with an HTTP status and no socket', () => {
+		it.each([
+			['no session cookie', { cookie: undefined }, 401],
+			['an invalid session', { cookie: 'warroom_session=abc.def' }, 401],
+			['a wrong Origin', { origin: 'https://evil.example' }, 403],
+			['a missing Origin', { origin: null }, 403],
+			['an unknown path', { path: '/collab/' }, 404],
+			['a nested path', { path: '/collab/a/b' }, 404],
+			['a malformed incident id', { path: '/collab/%2E%2E%2Fetc' }, 400]
+		] as const)('%s', async (_name, over, status) => {
+			const h = await harness();
+			const u = await user();
+			const res = await rawUpgrade(h, { path: `/collab/${randomUUID()}`, cookie: u.cookie, ...over });
+			expect('status' in res && res.status).toBe(status);
+			expect(h.server.connectionCount()).toBe(0);
+		});
+
+		it('a user the access resolver turns away', async () => {
+			const denied = new Set<string>();
+			const h = await harness({ accessResolver: async (_ctx, { incidentId }) => (denied.has(incidentId) ? 'none' : 'write') });
+			const room = randomUUID();
+			denied.add(room);
+			const u = await user('admin');
+			const res = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
+			expect('status' in res && res.status).toBe(403);
+		});
+
+		it('an id that is not an incident id under the default rule', async () => {
+			const h = await harness();
+			const u = await user('admin');
+			const res = await rawUpgrade(h, { path: '/collab/not-a-uuid', cookie: u.cookie });
+			expect('status' in res && res.status).toBe(403);
+		});
+
+		it('a user over the connection limit', async () => {
+			const h = await harness({ maxConnectionsPerUser: 2 });
+			const u = await user();
+			const room = randomUUID();
+			const open = [await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie }), await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie })];
+			const third = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
+			expect('status' in third && third.status).toBe(429);
+			for (const o of open) if ('ws' in o) o.ws.close();
+		});
+
+		it('accepts an origin from the allowed list and the configured ORIGIN', async () => {
+			const allowed = { ...ctx, config: { ...ctx.config, origin: 'https://warroom.example', allowedOrigins: ['https://ops.example'] } };
+			const h = await harness({}, allowed);
+			const u = await user();
+			const path = `/collab/${randomUUID()}`;
+			for (const origin of ['https://warroom.example', 'https://ops.example']) {
+				const res = await rawUpgrade(h, { path, cookie: u.cookie, origin });
+				expect('ws' in res).toBe(true);
+				if ('ws' in res) res.ws.close();
+			}
+			// With ORIGIN set, the request's own host is no longer enough.
+			const same = await rawUpgrade(h, { path, cookie: u.cookie });
+			expect('status' in same && same.status).toBe(403);
+		});
+	});
+
+	it('keeps everything across a restart of the server on the same database', async () => {
+		const room = randomUUID();
+		const alice = await user();
+		const h1 = await startHarness(ctx);
+		const a = connectProvider(h1, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		entry(a.doc, 'before the restart');
+		notesOf(a.doc).insert(0, 'bridge: 8800');
+		await waitFor(() => a.acked() >= 2, 'both updates to be acknowledged');
+		a.destroy();
+		await h1.close();
+
+		const h2 = await harness();
+		const b = client(h2, { room, cookie: alice.cookie });
+		await synced(b);
+		expect(listEntries(b.doc).map((e) => e.text)).toEqual(['before the restart']);
+		expect(notesOf(b.doc).toString()).toBe('bridge: 8800');
+	});
+
+	it('acknowledges an update only after it is committed', async () => {
+		// Hold every insert into the log after it ran but before its transaction commits.
+		let release!: () => void;
+		let gate = new Promise<void>((r) => (release = r));
+		let held = 0;
+		const inserts = new WeakSet<object>();
+		const gatePlugin: KyselyPlugin = {
+			transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+				const node = args.node as { kind: string; into?: { table?: { identifier?: { name?: string } } } };
+				if (node.kind === 'InsertQueryNode' && node.into?.table?.identifier?.name === 'collab_updates') inserts.add(args.queryId);
+				return args.node;
+			},
+			async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+				if (inserts.has(args.queryId)) {
+					held++;
+					await gate;
+				}
+				return args.result;
+			}
+		};
+		const gated = { ...ctx, db: ctx.db.withPlugin(gatePlugin) };
+		const h = await harness({}, gated);
+		const room = randomUUID();
+		const alice = await user();
+
+		const { ws } = (await rawUpgrade(h, { path: `/collab/${room}?acks=1`, cookie: alice.cookie })) as { ws: import('ws').WebSocket };
+		const acks: number[] = [];
+		ws.on('message', (data: Buffer) => {
+			const d = decoding.createDecoder(new Uint8Array(data));
+			if (decoding.readVarUint(d) === MESSAGE_ACK) acks.push(decoding.readVarUint(d));
+		});
+		const local = new Y.Doc();
+		local.on('update', (u: Uint8Array) => ws.send(encodeUpdate(u)));
+		entry(local, 'must be durable before the ack');
+		await waitFor(() => held === 1, 'the insert to run');
+		await new Promise((r) => setTimeout(r, 100));
+		expect(acks).toEqual([]);
+		// Not committed yet: another connection cannot see it. (PGlite has one connection, which the
+		// held transaction owns, so only PostgreSQL can look from the outside.)
+		if (onPostgres) expect(await logRows(room)).toBe(0);
+
+		release();
+		gate = Promise.resolve();
+		await waitFor(() => acks.length === 1, 'the ack');
+		expect(acks).toEqual([1]);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['must be durable before the ack']);
+		ws.close();
+	});
+
+	it('counts acks per update message, batching several into one commit', async () => {
+		const h = await harness({ flushIntervalMs: 150 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		await waitFor(() => a.acked() >= 1, 'the ack of the initial sync step 2');
+		const base = a.acked();
+		for (let i = 0; i < 5; i++) entry(a.doc, `entry ${i}`);
+		await waitFor(() => a.acked() === base + 5, 'all five updates to be acknowledged');
+		expect(await logRows(room)).toBe(1);
+	});
+
+	it("merges an offline client's edits on reconnect without loss or duplication", async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const [alice, bob] = [await user(), await user()];
+		const a = client(h, { room, cookie: alice.cookie });
+		const b = client(h, { room, cookie: bob.cookie, acks: true });
+		await Promise.all([synced(a), synced(b)]);
+		entry(a.doc, 'online before', '2026-11-23T08:00:00Z');
+		await waitFor(() => listEntries(b.doc).length === 1, 'bob to see it');
+
+		b.provider.disconnect();
+		entry(b.doc, 'bob offline 1', '2026-11-23T08:02:00Z');
+		entry(b.doc, 'bob offline 2', '2026-11-23T08:03:00Z');
+		entry(a.doc, 'alice meanwhile', '2026-11-23T08:01:00Z');
+		await new Promise((r) => setTimeout(r, 100));
+		expect(listEntries(a.doc).map((e) => e.text)).toEqual(['online before', 'alice meanwhile']);
+
+		const acksBefore = b.ackLog.length;
+		b.provider.connect();
+		const expected = ['online before', 'alice meanwhile', 'bob offline 1', 'bob offline 2'];
+		await waitFor(() => listEntries(a.doc).length === 4 && listEntries(b.doc).length === 4, 'both to converge');
+		expect(listEntries(a.doc).map((e) => e.text)).toEqual(expected);
+		expect(listEntries(b.doc).map((e) => e.text)).toEqual(expected);
+		await waitFor(() => b.ackLog.length > acksBefore, 'the reconnect sync to be acknowledged');
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(expected);
+	});
+
+	it('closes the socket at once on logout', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		const t0 = Date.now();
+		await invalidateSession(ctx, { id: alice.sessionId, user_id: alice.id });
+		await waitFor(() => a.closes.length > 0, 'the socket to close', 1000);
+		expect(Date.now() - t0).toBeLessThan(1000);
+		expect(a.closes[0]!.code).toBe(4401);
+		// The stock client treats 44xx as final and does not hammer the server with reconnects.
+		await new Promise((r) => setTimeout(r, 300));
+		expect(h.server.connectionCount()).toBe(0);
+	});
+
+	it('applies a role change to open sockets: a downgraded writer becomes read-only', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const carol = await user('responder');
+		const c = client(h, { room, cookie: carol.cookie });
+		await synced(c);
+		await ctx.db.updateTable('users').set({ global_role: 'viewer' }).where('id', '=', carol.id).execute();
+		ctx.events.publish({ type: 'user.changed', userId: carol.id });
+		await waitFor(() => c.closes.some((x) => x.code === 4000), 'the socket to be recycled');
+		await synced(c);
+		entry(c.doc, 'should be dropped now');
+		await new Promise((r) => setTimeout(r, 150));
+		await h.server.rooms.flushNow();
+		expect(await h.server.port.read(room, (d) => listEntries(d).length)).toBe(0);
+	});
+
+	it('closes only the socket that sends a bad frame, with a reason', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const [alice, bob] = [await user(), await user()];
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		const bad = (await rawUpgrade(h, { path: `/collab/${room}`, cookie: bob.cookie })) as { ws: import('ws').WebSocket };
+		const e = encoding.createEncoder();
+		encoding.writeVarUint(e, 0);
+		encoding.writeVarUint(e, 2);
+		encoding.writeVarUint8Array(e, new Uint8Array([255, 255, 255, 7, 1, 2, 3]));
+		bad.ws.send(encoding.toUint8Array(e));
+		const result = await closed(bad.ws);
+		expect(result.code).toBe(1007);
+		expect(result.reason).toMatch(/malformed/);
+
+		const unknown = (await rawUpgrade(h, { path: `/collab/${room}`, cookie: bob.cookie })) as { ws: import('ws').WebSocket };
+		unknown.ws.send(new Uint8Array([42]));
+		expect((await closed(unknown.ws)).code).toBe(1007);
+
+		// Alice is unaffected and the room still works.
+		entry(a.doc, 'still here');
+		await waitFor(async () => (await h.server.port.read(room, (d) => listEntries(d).length)) === 1, 'alice to keep writing');
+		expect(a.closes).toEqual([]);
+	});
+
+	it('closes a socket that sends a frame over the size limit with 1009', async () => {
+		const h = await harness({ maxMessageBytes: 4096 });
+		const u = await user();
+		const { ws } = (await rawUpgrade(h, { path: `/collab/${randomUUID()}`, cookie: u.cookie })) as { ws: import('ws').WebSocket };
+		ws.send(new Uint8Array(8192));
+		expect((await closed(ws)).code).toBe(1009);
+	});
+
+	it('stamps presence with the authenticated user: a client cannot pose as someone else', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const mallory = await user('responder', 'Mallory');
+		const alice = await user('responder', 'Alice');
+		const m = client(h, { room, cookie: mallory.cookie });
+		const a = client(h, { room, cookie: alice.cookie });
+		await Promise.all([synced(m), synced(a)]);
+		m.provider.awareness.setLocalStateField('user', { id: alice.id, name: 'Alice' });
+		m.provider.awareness.setLocalStateField('typing', true);
+		await waitFor(() => a.provider.awareness.getStates().has(m.doc.clientID), 'alice to see mallory');
+		const seen = a.provider.awareness.getStates().get(m.doc.clientID) as { user: { id: string; name: string }; typing: boolean };
+		expect(seen.user).toEqual({ id: mallory.id, name: 'Mallory' });
+		expect(seen.typing).toBe(true);
+	});
+
+	it('compacts a long log into a snapshot so loading reads a short log', async () => {
+		const h = await harness({ compactAfterRows: 10, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		for (let i = 0; i < 35; i++) {
+			const before = a.acked();
+			entry(a.doc, `entry ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+			// One flush per entry, so the log grows a row at a time.
+			await waitFor(() => a.acked() > before, `ack ${i}`);
+		}
+		const snap = await ctx.db.selectFrom('collab_snapshots').select(['upto_id']).where('doc', '=', room).executeTakeFirst();
+		expect(snap).toBeDefined();
+		expect(await logRows(room)).toBeLessThan(10);
+		expect(listEntries(await committedDoc(room))).toHaveLength(35);
+
+		// A fresh process loads it from the snapshot and the short log.
+		a.destroy();
+		await h.close();
+		const h2 = await harness();
+		const b = client(h2, { room, cookie: alice.cookie });
+		await synced(b);
+		expect(listEntries(b.doc).map((e) => e.text)).toEqual(Array.from({ length: 35 }, (_, i) => `entry ${i}`));
+	});
+
+	it('unloads an idle room after flushing, and loads it again on demand', async () => {
+		const h = await harness({ roomIdleMs: 50 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = connectProvider(h, { room, cookie: alice.cookie });
+		await synced(a);
+		entry(a.doc, 'kept');
+		await waitFor(async () => (await h.server.port.read(room, (d) => listEntries(d).length)) === 1, 'the write');
+		a.destroy();
+		await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the room to unload');
+		expect(await h.server.port.read(room, (d) => listEntries(d).map((e) => e.text))).toEqual(['kept']);
+	});
+
+	it('lets services append system entries and transact whether or not the room is loaded', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		await h.server.port.transact(room, (d) => d.getMap('checklist').set('step-1', { done: true }));
+		expect(await logRows(room)).toBe(1); // committed when transact resolves
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		await h.server.port.appendSystemEntry(room, { kind: 'escalation', text: { 'zh-CN': '已升级', en: 'Escalated' }, pinned: true });
+		await waitFor(() => listEntries(a.doc).length === 1, 'the live system entry');
+		expect(listEntries(a.doc)[0]).toMatchObject({ kind: 'escalation', text: '已升级', author: null, authorName: 'Warroom', pinned: true });
+		expect(a.doc.getMap('checklist').get('step-1')).toEqual({ done: true });
+	});
+});
