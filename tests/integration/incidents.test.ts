@@ -56,10 +56,20 @@ beforeAll(async () => {
 	ctx.notify = { send: async (n) => void notices.push(n) };
 	ctx.events.subscribe((e) => events.push(e));
 	const hq = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'HQ', kind: 'head_office' } }));
-	const team = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST-DB', nameZh: '数据库组', nameEn: 'DB team', kind: 'team', parentId: hq.id } }));
+	const team = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST-DB', nameZh: '数据库组', nameEn: 'DB team', kind: 'team', parentId: hq.id }
+		})
+	);
 	teamId = team.id;
-	coreBanking = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical' } })).id;
-	payments = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'PAYMENTS', nameZh: '支付系统', nameEn: 'Payments', criticality: 'critical' } })).id;
+	coreBanking = must(
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical' }
+		})
+	).id;
+	payments = must(
+		await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'PAYMENTS', nameZh: '支付系统', nameEn: 'Payments', criticality: 'critical' } })
+	).id;
 	admin = await makeUser(ctx, { role: 'admin', displayName: 'Admin' });
 	manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li' });
 	manager2 = await makeUser(ctx, { role: 'manager', displayName: 'Chen Jing' });
@@ -138,7 +148,9 @@ describe(`incidents on ${dbLabel}`, () => {
 	});
 
 	it('rejecting a proposal needs a reason, and a rejected incident is final', async () => {
-		const inc = must(await proposeIncident(ctx, responder.actor, { ...base, title: 'Printer on fire', impact: 'minor', urgency: 'low' })).incident;
+		const inc = must(
+			await proposeIncident(ctx, responder.actor, { ...base, title: 'Printer on fire', impact: 'minor', urgency: 'low' })
+		).incident;
 		expect(inc.priority).toBe('P5');
 		const noReason = await rejectProposal(ctx, manager.actor, { incidentId: inc.id, reason: '  ' });
 		expect(!noReason.ok && noReason.error).toMatchObject({ code: 'reason_required', field: 'reason' });
@@ -156,7 +168,10 @@ describe(`incidents on ${dbLabel}`, () => {
 		expect(inc.incidentManager?.userId).toBe(manager.id);
 		expect(inc.nextStatuses).toEqual(['identified', 'mitigated', 'resolved']);
 		const bad = await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'closed' });
-		expect(!bad.ok && bad.error).toMatchObject({ code: 'illegal_transition', message: 'Cannot move an incident from investigating to closed (allowed: identified, mitigated, resolved)' });
+		expect(!bad.ok && bad.error).toMatchObject({
+			code: 'illegal_transition',
+			message: 'Cannot move an incident from investigating to closed (allowed: identified, mitigated, resolved)'
+		});
 		const unknown = await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'done' });
 		expect(!unknown.ok && unknown.error.code).toBe('invalid');
 
@@ -171,7 +186,9 @@ describe(`incidents on ${dbLabel}`, () => {
 		const stale = await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'resolved', expectedVersion: inc.version });
 		expect(!stale.ok && stale.error.code).toBe('conflict');
 		ctx.setNow(new Date('2026-11-22T02:30:00Z'));
-		const resolved = must(await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'resolved', expectedVersion: mitigated.version }));
+		const resolved = must(
+			await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'resolved', expectedVersion: mitigated.version })
+		);
 		expect(resolved.times.resolvedAt?.toISOString()).toBe('2026-11-22T02:30:00.000Z');
 
 		// Closing needs the waiver reason (no review yet), and a technical lead may not waive.
@@ -201,13 +218,27 @@ describe(`incidents on ${dbLabel}`, () => {
 		expect(!noReason.ok && noReason.error.code).toBe('invalid');
 		const badValue = await changePriority(ctx, manager.actor, { incidentId: inc.id, impact: 'huge', reason: 'x' });
 		expect(!badValue.ok && 'errors' in badValue.error && badValue.error.errors[0]?.field).toBe('impact');
-		const changed = must(await changePriority(ctx, manager.actor, { incidentId: inc.id, impact: 'extensive', urgency: 'critical', reason: 'All branches affected' }));
+		const changed = must(
+			await changePriority(ctx, manager.actor, {
+				incidentId: inc.id,
+				impact: 'extensive',
+				urgency: 'critical',
+				reason: 'All branches affected'
+			})
+		);
 		expect(changed.priority).toBe('P1');
-		const rows = await ctx.db.selectFrom('audit_events').selectAll().where('subject_id', '=', inc.id).where('action', '=', 'incident.priority_change').execute();
+		const rows = await ctx.db
+			.selectFrom('audit_events')
+			.selectAll()
+			.where('subject_id', '=', inc.id)
+			.where('action', '=', 'incident.priority_change')
+			.execute();
 		expect(rows).toHaveLength(1);
 		expect(rows[0]!.before).toMatchObject({ priority: 'P4' });
 		expect(rows[0]!.after).toMatchObject({ priority: 'P1', reason: 'All branches affected' });
-		expect(entries.some((e) => e.incidentId === inc.id && e.entry.kind === 'decision' && e.entry.text['zh-CN'].includes('P4 调整为 P1'))).toBe(true);
+		expect(
+			entries.some((e) => e.incidentId === inc.id && e.entry.kind === 'decision' && e.entry.text['zh-CN'].includes('P4 调整为 P1'))
+		).toBe(true);
 		expect(notices.some((n) => n.event === 'incident.priority_changed' && n.incidentId === inc.id)).toBe(true);
 	});
 
@@ -231,7 +262,12 @@ describe(`incidents on ${dbLabel}`, () => {
 		expect(!removeIm.ok && removeIm.error.code).toBe('conflict');
 		const toViewer = await handOver(ctx, manager.actor, { incidentId: inc.id, toUserId: exec.id });
 		expect(!toViewer.ok && toViewer.error.code).toBe('invalid');
-		const rows = await ctx.db.selectFrom('audit_events').select(['action', 'at']).where('subject_id', '=', inc.id).where('action', '=', 'incident.hand_over').execute();
+		const rows = await ctx.db
+			.selectFrom('audit_events')
+			.select(['action', 'at'])
+			.where('subject_id', '=', inc.id)
+			.where('action', '=', 'incident.hand_over')
+			.execute();
 		expect(rows.length).toBe(2);
 	});
 
@@ -255,11 +291,25 @@ describe(`incidents on ${dbLabel}`, () => {
 	it('edits title, description and services, recording only what changed', async () => {
 		const inc = must(await declareIncident(ctx, manager.actor, { ...base, title: 'Old title', services: ['CORE-BANKING'] })).incident;
 		const badService = await editIncident(ctx, manager.actor, { incidentId: inc.id, input: { services: ['CORE-BANKING', 'NOPE'] } });
-		expect(!badService.ok && 'errors' in badService.error && badService.error.errors[0]).toMatchObject({ field: 'services[1]', code: 'unknown_service' });
-		const edited = must(await editIncident(ctx, manager.actor, { incidentId: inc.id, input: { title: 'New title', services: [payments] }, expectedVersion: inc.version }));
+		expect(!badService.ok && 'errors' in badService.error && badService.error.errors[0]).toMatchObject({
+			field: 'services[1]',
+			code: 'unknown_service'
+		});
+		const edited = must(
+			await editIncident(ctx, manager.actor, {
+				incidentId: inc.id,
+				input: { title: 'New title', services: [payments] },
+				expectedVersion: inc.version
+			})
+		);
 		expect(edited.title).toBe('New title');
 		expect(edited.services.map((s) => s.code)).toEqual(['PAYMENTS']);
-		const row = await ctx.db.selectFrom('audit_events').selectAll().where('subject_id', '=', inc.id).where('action', '=', 'incident.edit').executeTakeFirstOrThrow();
+		const row = await ctx.db
+			.selectFrom('audit_events')
+			.selectAll()
+			.where('subject_id', '=', inc.id)
+			.where('action', '=', 'incident.edit')
+			.executeTakeFirstOrThrow();
 		expect(row.before).toEqual({ title: 'Old title', services: ['CORE-BANKING'] });
 		expect(row.after).toEqual({ title: 'New title', services: ['PAYMENTS'] });
 		const viewerEdit = await editIncident(ctx, exec.actor, { incidentId: inc.id, input: { title: 'x' } });
@@ -280,7 +330,10 @@ describe(`incidents on ${dbLabel}`, () => {
 		const fields = !r.ok && 'errors' in r.error ? r.error.errors.map((e) => e.field) : [];
 		expect(fields).toEqual(expect.arrayContaining(['title', 'impact', 'services[1]', 'services[2]', 'detectedAt', 'source', 'drill']));
 		const mismatch = await declareIncident(ctx, manager.actor, { ...base, priority: 'P3' });
-		expect(!mismatch.ok && 'errors' in mismatch.error && mismatch.error.errors[0]).toMatchObject({ field: 'priority', code: 'priority_mismatch' });
+		expect(!mismatch.ok && 'errors' in mismatch.error && mismatch.error.errors[0]).toMatchObject({
+			field: 'priority',
+			code: 'priority_mismatch'
+		});
 		const viewer = await proposeIncident(ctx, exec.actor, base);
 		expect(!viewer.ok && viewer.error.code).toBe('forbidden');
 		const responderDeclares = await declareIncident(ctx, responder.actor, base);
@@ -288,8 +341,22 @@ describe(`incidents on ${dbLabel}`, () => {
 	});
 
 	it('a repeating alert with the same dedupe key lands on the same open incident', async () => {
-		const first = must(await declareIncident(ctx, manager.actor, { ...base, title: 'ALERT core-db latency', dedupeKey: 'zabbix:core-db:latency', source: 'monitoring' }));
-		const second = must(await declareIncident(ctx, manager.actor, { ...base, title: 'ALERT core-db latency (again)', dedupeKey: 'zabbix:core-db:latency', source: 'monitoring' }));
+		const first = must(
+			await declareIncident(ctx, manager.actor, {
+				...base,
+				title: 'ALERT core-db latency',
+				dedupeKey: 'zabbix:core-db:latency',
+				source: 'monitoring'
+			})
+		);
+		const second = must(
+			await declareIncident(ctx, manager.actor, {
+				...base,
+				title: 'ALERT core-db latency (again)',
+				dedupeKey: 'zabbix:core-db:latency',
+				source: 'monitoring'
+			})
+		);
 		expect(first.created).toBe(true);
 		expect(second.created).toBe(false);
 		expect(second.incident.id).toBe(first.incident.id);
@@ -323,7 +390,14 @@ describe(`incidents on ${dbLabel}`, () => {
 
 	it('shows restricted incidents only to their members and admins on every read path', async () => {
 		ctx.setNow(new Date('2026-11-25T08:00:00Z'));
-		const secret = must(await declareIncident(ctx, manager.actor, { ...base, title: 'Ransomware on branch file servers', restricted: true, services: ['CORE-BANKING'] })).incident;
+		const secret = must(
+			await declareIncident(ctx, manager.actor, {
+				...base,
+				title: 'Ransomware on branch file servers',
+				restricted: true,
+				services: ['CORE-BANKING']
+			})
+		).incident;
 		must(await addMember(ctx, manager.actor, { incidentId: secret.id, userId: responder.id, role: 'technical_lead' }));
 
 		const visible = async (u: User) => {

@@ -28,7 +28,9 @@ export async function seedDemoIncidents(ctx: AppContext): Promise<void> {
 		if (!u) throw new Error(`demo incidents: the demo account ${username} is missing`);
 		return actorFromUser(u);
 	};
-	const [manager, manager2, responder, responder2, exec] = await Promise.all(['manager', 'manager2', 'responder', 'responder2', 'exec'].map(actor));
+	const [manager, manager2, responder, responder2, exec] = await Promise.all(
+		['manager', 'manager2', 'responder', 'responder2', 'exec'].map(actor)
+	);
 
 	// 1. Active P1: core banking degraded, declared by the manager from a monitoring alert.
 	const p1 = must(
@@ -46,8 +48,14 @@ export async function seedDemoIncidents(ctx: AppContext): Promise<void> {
 			dedupeKey: 'demo:zabbix:core-db:cpu'
 		})
 	).incident;
-	must('add the first technical lead', await addMember(at(36 * MINUTE_MS), manager!, { incidentId: p1.id, userId: responder!.userId, role: 'technical_lead' }));
-	must('add the second technical lead', await addMember(at(36 * MINUTE_MS), manager!, { incidentId: p1.id, userId: responder2!.userId, role: 'technical_lead' }));
+	must(
+		'add the first technical lead',
+		await addMember(at(36 * MINUTE_MS), manager!, { incidentId: p1.id, userId: responder!.userId, role: 'technical_lead' })
+	);
+	must(
+		'add the second technical lead',
+		await addMember(at(36 * MINUTE_MS), manager!, { incidentId: p1.id, userId: responder2!.userId, role: 'technical_lead' })
+	);
 	must('add the executive', await addMember(at(35 * MINUTE_MS), manager!, { incidentId: p1.id, userId: exec!.userId, role: 'observer' }));
 	must('acknowledge', await acknowledgePage(at(33 * MINUTE_MS), responder!, { incidentId: p1.id }));
 	must('identify the cause', await changeStatus(at(20 * MINUTE_MS), manager!, { incidentId: p1.id, to: 'identified' }));
@@ -57,7 +65,8 @@ export async function seedDemoIncidents(ctx: AppContext): Promise<void> {
 		'propose',
 		await proposeIncident(at(10 * MINUTE_MS), responder2!, {
 			title: '支付系统部分交易超时（Payments: some transactions time out）',
-			description: '华南区域多家网点反馈跨行支付偶发超时，约 5% 交易失败。\nSeveral South-region branches report intermittent time-outs on interbank payments; about 5 % fail.',
+			description:
+				'华南区域多家网点反馈跨行支付偶发超时，约 5% 交易失败。\nSeveral South-region branches report intermittent time-outs on interbank payments; about 5 % fail.',
 			impact: 'significant',
 			urgency: 'high',
 			services: ['PAYMENTS'],
@@ -71,7 +80,8 @@ export async function seedDemoIncidents(ctx: AppContext): Promise<void> {
 		'declare the resolved one',
 		await declareIncident(at(2 * DAY_MS), manager2!, {
 			title: '网上银行登录失败（Internet banking logins fail）',
-			description: '网银登录网关证书过期，所有用户无法登录。\nThe internet-banking login gateway certificate expired; nobody could sign in.',
+			description:
+				'网银登录网关证书过期，所有用户无法登录。\nThe internet-banking login gateway certificate expired; nobody could sign in.',
 			impact: 'significant',
 			urgency: 'high',
 			services: ['INTERNET-BANKING'],
@@ -79,7 +89,10 @@ export async function seedDemoIncidents(ctx: AppContext): Promise<void> {
 			source: 'monitoring'
 		})
 	).incident;
-	must('add the lead', await addMember(at(2 * DAY_MS - 2 * MINUTE_MS), manager2!, { incidentId: old.id, userId: responder!.userId, role: 'technical_lead' }));
+	must(
+		'add the lead',
+		await addMember(at(2 * DAY_MS - 2 * MINUTE_MS), manager2!, { incidentId: old.id, userId: responder!.userId, role: 'technical_lead' })
+	);
 	must('acknowledge', await acknowledgePage(at(2 * DAY_MS - 5 * MINUTE_MS), responder!, { incidentId: old.id }));
 	must('identify', await changeStatus(at(2 * DAY_MS - 25 * MINUTE_MS), manager2!, { incidentId: old.id, to: 'identified' }));
 	must('mitigate', await changeStatus(at(2 * DAY_MS - 40 * MINUTE_MS), manager2!, { incidentId: old.id, to: 'mitigated' }));

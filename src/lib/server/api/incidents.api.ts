@@ -71,7 +71,8 @@ export function listIncidentsApi(req: ApiRequest): Promise<Response> {
 			const allowed = ['active', 'open', ...INCIDENT_STATUSES];
 			const list = statusRaw.split(',').map((s) => s.trim());
 			list.forEach((s, i) => {
-				if (!allowed.includes(s)) problems.push({ path: `status[${i}]`, code: 'invalid_value', message: `status must be one of ${allowed.join(', ')}` });
+				if (!allowed.includes(s))
+					problems.push({ path: `status[${i}]`, code: 'invalid_value', message: `status must be one of ${allowed.join(', ')}` });
 			});
 			filters.status = list as StatusFilter[];
 		}
@@ -87,8 +88,16 @@ export function listIncidentsApi(req: ApiRequest): Promise<Response> {
 		}
 		const service = url.searchParams.get('service');
 		if (service) {
-			const found = service.length <= 100 ? ((await servicesRepo.findById(req.ctx.db, service)) ?? (await servicesRepo.findByCode(req.ctx.db, service.toUpperCase()))) : undefined;
-			if (!found) problems.push({ path: 'service', code: 'unknown_service', message: `no business service ${JSON.stringify(service.slice(0, 100))} in the catalogue` });
+			const found =
+				service.length <= 100
+					? ((await servicesRepo.findById(req.ctx.db, service)) ?? (await servicesRepo.findByCode(req.ctx.db, service.toUpperCase())))
+					: undefined;
+			if (!found)
+				problems.push({
+					path: 'service',
+					code: 'unknown_service',
+					message: `no business service ${JSON.stringify(service.slice(0, 100))} in the catalogue`
+				});
 			else filters.serviceId = found.id;
 		}
 		filters.mine = boolParam(url, 'mine', problems);
@@ -96,7 +105,8 @@ export function listIncidentsApi(req: ApiRequest): Promise<Response> {
 		filters.restricted = boolParam(url, 'restricted', problems);
 		const q = url.searchParams.get('q');
 		if (q) {
-			if (q.length > SEARCH_MAX_CHARS) problems.push({ path: 'q', code: 'too_long', message: `q must be at most ${SEARCH_MAX_CHARS} characters` });
+			if (q.length > SEARCH_MAX_CHARS)
+				problems.push({ path: 'q', code: 'too_long', message: `q must be at most ${SEARCH_MAX_CHARS} characters` });
 			filters.q = q;
 		}
 		const limit = url.searchParams.get('limit');
@@ -129,12 +139,17 @@ export function createIncidentApi(req: ApiRequest): Promise<Response> {
 		if (input.declare !== undefined && typeof input.declare !== 'boolean')
 			problems.push({ path: 'declare', code: 'invalid_type', message: 'declare must be true or false' });
 		for (const key of ['drill', 'restricted'] as const)
-			if (input[key] !== undefined && typeof input[key] !== 'boolean') problems.push({ path: key, code: 'invalid_type', message: `${key} must be true or false` });
+			if (input[key] !== undefined && typeof input[key] !== 'boolean')
+				problems.push({ path: key, code: 'invalid_type', message: `${key} must be true or false` });
 		if (input.services !== undefined && !Array.isArray(input.services))
 			problems.push({ path: 'services', code: 'invalid_type', message: 'services must be an array of service ids or codes' });
 		const idempotencyKey = req.request.headers.get('idempotency-key');
 		if (idempotencyKey !== null && (idempotencyKey.trim() === '' || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_CHARS))
-			problems.push({ path: 'Idempotency-Key', code: 'invalid_value', message: `the Idempotency-Key header must be 1 to ${IDEMPOTENCY_KEY_MAX_CHARS} characters` });
+			problems.push({
+				path: 'Idempotency-Key',
+				code: 'invalid_value',
+				message: `the Idempotency-Key header must be 1 to ${IDEMPOTENCY_KEY_MAX_CHARS} characters`
+			});
 		if (problems.length) return invalidFields(problems);
 		const viaToken = auth.value.scopes !== undefined;
 		const r = await openIncident(req.ctx, auth.value, {

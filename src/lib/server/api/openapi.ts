@@ -8,7 +8,16 @@ import { OPERATIONS } from '../../domain/permissions';
 import { IMPACTS, PRIORITIES, URGENCIES } from '../../domain/priority';
 import { INCIDENT_ROLES } from '../../domain/roles';
 import { VERSION } from '../app';
-import { API_SCOPES, INCIDENT_SOURCES, LIST_MAX_LIMIT, TITLE_MAX_CHARS, DESCRIPTION_MAX_CHARS, REASON_MAX_CHARS, DEDUPE_KEY_MAX_CHARS, SERVICES_MAX } from '../services/incident.service';
+import {
+	API_SCOPES,
+	INCIDENT_SOURCES,
+	LIST_MAX_LIMIT,
+	TITLE_MAX_CHARS,
+	DESCRIPTION_MAX_CHARS,
+	REASON_MAX_CHARS,
+	DEDUPE_KEY_MAX_CHARS,
+	SERVICES_MAX
+} from '../services/incident.service';
 import { MAX_BODY_BYTES } from './respond';
 
 export type Schema =
@@ -70,7 +79,10 @@ export interface OpenApiDocument {
 	components: {
 		schemas: Record<string, Schema>;
 		responses: Record<string, ResponseObject>;
-		securitySchemes: Record<string, { type: 'http'; scheme: 'bearer'; description: string } | { type: 'apiKey'; in: 'cookie'; name: string; description: string }>;
+		securitySchemes: Record<
+			string,
+			{ type: 'http'; scheme: 'bearer'; description: string } | { type: 'apiKey'; in: 'cookie'; name: string; description: string }
+		>;
 	};
 	security: Record<string, string[]>[];
 }
@@ -84,7 +96,13 @@ const person: Schema = {
 	properties: { userId: { type: 'string' }, displayName: { type: 'string' } },
 	required: ['userId', 'displayName']
 };
-const idParam: Parameter = { name: 'id', in: 'path', required: true, description: 'The incident id, or its number (INC-YYYYMMDD-NNNN).', schema: { type: 'string' } };
+const idParam: Parameter = {
+	name: 'id',
+	in: 'path',
+	required: true,
+	description: 'The incident id, or its number (INC-YYYYMMDD-NNNN).',
+	schema: { type: 'string' }
+};
 
 export const openApiDocument: OpenApiDocument = {
 	openapi: '3.1.0',
@@ -108,17 +126,34 @@ export const openApiDocument: OpenApiDocument = {
 				summary: 'List incidents the caller can see, newest first',
 				tags: ['incidents'],
 				parameters: [
-					{ name: 'status', in: 'query', description: 'Comma-separated statuses; `active` = investigating, identified, mitigated; `open` = active + proposed.', schema: { type: 'string', examples: ['active', 'proposed,investigating'] } },
+					{
+						name: 'status',
+						in: 'query',
+						description: 'Comma-separated statuses; `active` = investigating, identified, mitigated; `open` = active + proposed.',
+						schema: { type: 'string', examples: ['active', 'proposed,investigating'] }
+					},
 					{ name: 'priority', in: 'query', description: 'Comma-separated priorities, e.g. `P1,P2`.', schema: { type: 'string' } },
 					{ name: 'service', in: 'query', description: 'A business service id or code.', schema: { type: 'string' } },
-					{ name: 'mine', in: 'query', description: 'Only incidents where the caller is in the response group.', schema: { type: 'boolean' } },
+					{
+						name: 'mine',
+						in: 'query',
+						description: 'Only incidents where the caller is in the response group.',
+						schema: { type: 'boolean' }
+					},
 					{ name: 'drill', in: 'query', schema: { type: 'boolean' } },
 					{ name: 'restricted', in: 'query', schema: { type: 'boolean' } },
 					{ name: 'q', in: 'query', description: 'Search the number, title and description.', schema: { type: 'string', maxLength: 200 } },
 					{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: 100 } }
 				],
 				responses: {
-					'200': { description: 'The incidents', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: ref('IncidentSummary') } }, required: ['data'] } } } },
+					'200': {
+						description: 'The incidents',
+						content: {
+							'application/json': {
+								schema: { type: 'object', properties: { data: { type: 'array', items: ref('IncidentSummary') } }, required: ['data'] }
+							}
+						}
+					},
 					'400': err('Invalid'),
 					'401': err('Unauthenticated'),
 					'403': err('Forbidden')
@@ -130,11 +165,18 @@ export const openApiDocument: OpenApiDocument = {
 				summary: 'Propose or declare a major incident (a repeating alert lands on its open incident)',
 				description:
 					'Proposes the incident (a manager accepts or rejects it), or declares it directly with `declare: true` ' +
-					'(needs a manager\'s permissions). With a `dedupeKey` (or the `Idempotency-Key` header) a repeat of the same ' +
+					"(needs a manager's permissions). With a `dedupeKey` (or the `Idempotency-Key` header) a repeat of the same " +
 					'alert while its incident is open returns that incident with 200 and `created: false`, and adds an ' +
 					'observation to its timeline, instead of creating another one.',
 				tags: ['incidents'],
-				parameters: [{ name: 'Idempotency-Key', in: 'header', description: 'Used as the dedupe key when the body has none.', schema: { type: 'string', maxLength: 200 } }],
+				parameters: [
+					{
+						name: 'Idempotency-Key',
+						in: 'header',
+						description: 'Used as the dedupe key when the body has none.',
+						schema: { type: 'string', maxLength: 200 }
+					}
+				],
 				requestBody: {
 					required: true,
 					content: {
@@ -143,7 +185,15 @@ export const openApiDocument: OpenApiDocument = {
 							examples: {
 								alert: {
 									summary: 'A monitoring alert',
-									value: { title: '核心银行系统响应缓慢', impact: 'extensive', urgency: 'high', services: ['CORE-BANKING'], source: 'monitoring', dedupeKey: 'zabbix:core-db:latency', detectedAt: '2026-11-22T08:30:00+08:00' }
+									value: {
+										title: '核心银行系统响应缓慢',
+										impact: 'extensive',
+										urgency: 'high',
+										services: ['CORE-BANKING'],
+										source: 'monitoring',
+										dedupeKey: 'zabbix:core-db:latency',
+										detectedAt: '2026-11-22T08:30:00+08:00'
+									}
 								}
 							}
 						}
@@ -155,7 +205,10 @@ export const openApiDocument: OpenApiDocument = {
 						headers: { Location: { description: 'The new incident', schema: { type: 'string' } } },
 						content: { 'application/json': { schema: ref('IncidentEnvelope') } }
 					},
-					'200': { description: 'The alert repeated: the open incident with the same dedupe key', content: { 'application/json': { schema: ref('IncidentEnvelope') } } },
+					'200': {
+						description: 'The alert repeated: the open incident with the same dedupe key',
+						content: { 'application/json': { schema: ref('IncidentEnvelope') } }
+					},
 					'400': err('Invalid'),
 					'401': err('Unauthenticated'),
 					'403': err('Forbidden'),
@@ -173,7 +226,10 @@ export const openApiDocument: OpenApiDocument = {
 				tags: ['incidents'],
 				parameters: [idParam],
 				responses: {
-					'200': { description: 'The incident', content: { 'application/json': { schema: { type: 'object', properties: { data: ref('Incident') }, required: ['data'] } } } },
+					'200': {
+						description: 'The incident',
+						content: { 'application/json': { schema: { type: 'object', properties: { data: ref('Incident') }, required: ['data'] } } }
+					},
 					'401': err('Unauthenticated'),
 					'403': err('Forbidden'),
 					'404': err('NotFound')
@@ -193,7 +249,10 @@ export const openApiDocument: OpenApiDocument = {
 				parameters: [idParam],
 				requestBody: { required: true, content: { 'application/json': { schema: ref('StatusChange') } } },
 				responses: {
-					'200': { description: 'The incident after the change', content: { 'application/json': { schema: { type: 'object', properties: { data: ref('Incident') }, required: ['data'] } } } },
+					'200': {
+						description: 'The incident after the change',
+						content: { 'application/json': { schema: { type: 'object', properties: { data: ref('Incident') }, required: ['data'] } } }
+					},
 					'400': err('Invalid'),
 					'401': err('Unauthenticated'),
 					'403': err('Forbidden'),
@@ -209,14 +268,34 @@ export const openApiDocument: OpenApiDocument = {
 	components: {
 		securitySchemes: {
 			bearer: { type: 'http', scheme: 'bearer', description: `An API token (\`id.secret\`) with scopes ${API_SCOPES.join(', ')}.` },
-			session: { type: 'apiKey', in: 'cookie', name: 'warroom_session', description: 'A signed-in user; state-changing calls need a same-origin Origin header.' }
+			session: {
+				type: 'apiKey',
+				in: 'cookie',
+				name: 'warroom_session',
+				description: 'A signed-in user; state-changing calls need a same-origin Origin header.'
+			}
 		},
 		responses: {
-			Invalid: { description: 'Bad JSON or invalid fields (each with its path, e.g. `services[1]`)', content: { 'application/json': { schema: ref('Error') } } },
-			Unauthenticated: { description: 'No, malformed, unknown or revoked token, and no session', content: { 'application/json': { schema: ref('Error') } } },
-			Forbidden: { description: 'Not allowed (role, scope, or a cookie call from another origin)', content: { 'application/json': { schema: ref('Error') } } },
-			NotFound: { description: 'No such incident, or not visible to the caller', content: { 'application/json': { schema: ref('Error') } } },
-			Conflict: { description: 'Illegal transition, stale version, or a dedupe key held by an incident the caller cannot see', content: { 'application/json': { schema: ref('Error') } } },
+			Invalid: {
+				description: 'Bad JSON or invalid fields (each with its path, e.g. `services[1]`)',
+				content: { 'application/json': { schema: ref('Error') } }
+			},
+			Unauthenticated: {
+				description: 'No, malformed, unknown or revoked token, and no session',
+				content: { 'application/json': { schema: ref('Error') } }
+			},
+			Forbidden: {
+				description: 'Not allowed (role, scope, or a cookie call from another origin)',
+				content: { 'application/json': { schema: ref('Error') } }
+			},
+			NotFound: {
+				description: 'No such incident, or not visible to the caller',
+				content: { 'application/json': { schema: ref('Error') } }
+			},
+			Conflict: {
+				description: 'Illegal transition, stale version, or a dedupe key held by an incident the caller cannot see',
+				content: { 'application/json': { schema: ref('Error') } }
+			},
 			TooLarge: { description: `Body larger than ${MAX_BODY_BYTES} bytes`, content: { 'application/json': { schema: ref('Error') } } },
 			UnsupportedMediaType: { description: 'Body not sent as application/json', content: { 'application/json': { schema: ref('Error') } } }
 		},
@@ -229,11 +308,31 @@ export const openApiDocument: OpenApiDocument = {
 						type: 'object',
 						required: ['code', 'message', 'fields'],
 						properties: {
-							code: { type: 'string', examples: ['invalid', 'bad_json', 'unauthenticated', 'forbidden', 'cross_origin', 'not_found', 'illegal_transition', 'conflict', 'payload_too_large', 'unsupported_media_type', 'reason_required', 'review_required'] },
+							code: {
+								type: 'string',
+								examples: [
+									'invalid',
+									'bad_json',
+									'unauthenticated',
+									'forbidden',
+									'cross_origin',
+									'not_found',
+									'illegal_transition',
+									'conflict',
+									'payload_too_large',
+									'unsupported_media_type',
+									'reason_required',
+									'review_required'
+								]
+							},
 							message: { type: 'string' },
 							fields: {
 								type: 'array',
-								items: { type: 'object', required: ['path', 'code', 'message'], properties: { path: { type: 'string', examples: ['services[1]'] }, code: { type: 'string' }, message: { type: 'string' } } }
+								items: {
+									type: 'object',
+									required: ['path', 'code', 'message'],
+									properties: { path: { type: 'string', examples: ['services[1]'] }, code: { type: 'string' }, message: { type: 'string' } }
+								}
 							},
 							errorId: { type: 'string', description: 'Only on 500: quote it to the administrator.' }
 						}
@@ -266,13 +365,23 @@ export const openApiDocument: OpenApiDocument = {
 				properties: {
 					status: { type: 'string', enum: INCIDENT_STATUSES },
 					reason: { type: 'string', maxLength: REASON_MAX_CHARS, description: 'Required to reject and to reopen.' },
-					waiverReason: { type: 'string', maxLength: REASON_MAX_CHARS, description: 'Required to close (until post-incident reviews exist).' },
+					waiverReason: {
+						type: 'string',
+						maxLength: REASON_MAX_CHARS,
+						description: 'Required to close (until post-incident reviews exist).'
+					},
 					version: { type: 'integer', minimum: 1, description: 'The version you saw; a different current version is 409.' }
 				}
 			},
 			Service: {
 				type: 'object',
-				properties: { id: { type: 'string' }, code: { type: 'string' }, nameZh: { type: 'string' }, nameEn: { type: 'string' }, criticality: { type: 'string', enum: ['critical', 'high', 'medium', 'low'] } }
+				properties: {
+					id: { type: 'string' },
+					code: { type: 'string' },
+					nameZh: { type: 'string' },
+					nameEn: { type: 'string' },
+					criticality: { type: 'string', enum: ['critical', 'high', 'medium', 'low'] }
+				}
 			},
 			IncidentSummary: {
 				type: 'object',
@@ -355,14 +464,21 @@ export const openApiDocument: OpenApiDocument = {
 					members: { type: 'array', items: ref('Member') },
 					incidentManager: { oneOf: [ref('Member'), { type: 'null' }] },
 					unacknowledged: { type: 'array', items: ref('Member') },
-					allowed: { type: 'object', description: `What the caller may do: ${OPERATIONS.join(', ')}.`, additionalProperties: { type: 'boolean' } },
+					allowed: {
+						type: 'object',
+						description: `What the caller may do: ${OPERATIONS.join(', ')}.`,
+						additionalProperties: { type: 'boolean' }
+					},
 					nextStatuses: { type: 'array', items: { type: 'string', enum: INCIDENT_STATUSES } }
 				}
 			},
 			IncidentEnvelope: {
 				type: 'object',
 				required: ['data', 'created'],
-				properties: { data: ref('Incident'), created: { type: 'boolean', description: 'False when a repeated alert landed on an open incident.' } }
+				properties: {
+					data: ref('Incident'),
+					created: { type: 'boolean', description: 'False when a repeated alert landed on an open incident.' }
+				}
 			}
 		}
 	}

@@ -39,7 +39,13 @@ export function json(data: unknown, init: { status?: number; headers?: Record<st
 	return new Response(JSON.stringify(data), { status: init.status ?? 200, headers: { ...JSON_HEADERS, ...init.headers } });
 }
 
-export function apiError(opts: { status: number; code: string; message: string; fields?: FieldProblem[]; headers?: Record<string, string> }): Response {
+export function apiError(opts: {
+	status: number;
+	code: string;
+	message: string;
+	fields?: FieldProblem[];
+	headers?: Record<string, string>;
+}): Response {
 	const body: ApiErrorBody = { error: { code: opts.code, message: opts.message, fields: opts.fields ?? [] } };
 	return json(body, { status: opts.status, headers: opts.headers });
 }
@@ -100,10 +106,17 @@ export async function readJsonObject(request: Request): Promise<Outcome<Record<s
 	if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim()))
 		return {
 			ok: false,
-			response: apiError({ status: 415, code: 'unsupported_media_type', message: `Send the body as application/json (got ${type ? JSON.stringify(type.slice(0, 80)) : 'no content type'})` })
+			response: apiError({
+				status: 415,
+				code: 'unsupported_media_type',
+				message: `Send the body as application/json (got ${type ? JSON.stringify(type.slice(0, 80)) : 'no content type'})`
+			})
 		};
 	const tooLarge = () =>
-		({ ok: false, response: apiError({ status: 413, code: 'payload_too_large', message: `The body must be at most ${MAX_BODY_BYTES} bytes` }) }) as const;
+		({
+			ok: false,
+			response: apiError({ status: 413, code: 'payload_too_large', message: `The body must be at most ${MAX_BODY_BYTES} bytes` })
+		}) as const;
 	const declared = Number(request.headers.get('content-length') ?? NaN);
 	if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return tooLarge();
 	// The declared length can be absent (chunked) or wrong: count while reading, stop past the limit.
@@ -139,7 +152,10 @@ export async function readJsonObject(request: Request): Promise<Outcome<Record<s
 		parsed = JSON.parse(text);
 	} catch (error) {
 		const detail = error instanceof Error ? error.message : String(error);
-		return { ok: false, response: apiError({ status: 400, code: 'bad_json', message: `The body is not valid JSON: ${detail.slice(0, 200)}` }) };
+		return {
+			ok: false,
+			response: apiError({ status: 400, code: 'bad_json', message: `The body is not valid JSON: ${detail.slice(0, 200)}` })
+		};
 	}
 	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
 		return { ok: false, response: apiError({ status: 400, code: 'bad_json', message: 'The body must be a JSON object' }) };

@@ -47,10 +47,7 @@ export function findOpenByDedupeKey(db: Q, dedupeKey: string): Promise<IncidentR
  * Applies `patch` and bumps `version`. With `expectedVersion`, only if the row still has it
  * (optimistic concurrency); returns undefined when the row is gone or the version moved on.
  */
-export function update(
-	db: Q,
-	opts: { id: string; patch: IncidentUpdate; expectedVersion?: number }
-): Promise<IncidentRow | undefined> {
+export function update(db: Q, opts: { id: string; patch: IncidentUpdate; expectedVersion?: number }): Promise<IncidentRow | undefined> {
 	let q = db
 		.updateTable('incidents')
 		.set({ ...opts.patch, version: sql<number>`version + 1` })
@@ -70,7 +67,12 @@ export async function recordRepeat(db: Q, opts: { id: string; at: Date }): Promi
 
 /** The first acknowledgement (MTTA): set once, and not an edit, so the version stays. */
 export async function stampFirstAck(db: Q, opts: { id: string; at: Date }): Promise<void> {
-	await db.updateTable('incidents').set({ first_acked_at: opts.at }).where('id', '=', opts.id).where('first_acked_at', 'is', null).execute();
+	await db
+		.updateTable('incidents')
+		.set({ first_acked_at: opts.at })
+		.where('id', '=', opts.id)
+		.where('first_acked_at', 'is', null)
+		.execute();
 }
 
 export interface ListQuery {

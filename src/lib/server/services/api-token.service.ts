@@ -42,7 +42,11 @@ function parseScopes(value: unknown): ApiScope[] | DomainError {
 	const scopes = [...new Set(raw.map((s) => (typeof s === 'string' ? s.trim() : s)).filter((s) => s !== ''))];
 	const bad = scopes.find((s) => typeof s !== 'string' || !(API_SCOPES as readonly string[]).includes(s));
 	if (bad !== undefined)
-		return { code: 'invalid_value', message: `scopes must be taken from ${API_SCOPES.join(', ')} (got ${JSON.stringify(bad)})`, field: 'scopes' };
+		return {
+			code: 'invalid_value',
+			message: `scopes must be taken from ${API_SCOPES.join(', ')} (got ${JSON.stringify(bad)})`,
+			field: 'scopes'
+		};
 	if (scopes.length === 0) return { code: 'required', message: `choose at least one scope (${API_SCOPES.join(', ')})`, field: 'scopes' };
 	return API_SCOPES.filter((s) => scopes.includes(s));
 }
@@ -157,8 +161,9 @@ export async function authenticateBearer(ctx: AppContext, header: string | null 
 	if (!row || !secretMatches(parsed.secret, row.secret_hash)) return err(UNAUTHENTICATED('The token is not valid'));
 	if (row.revoked_at) return err(UNAUTHENTICATED('The token has been revoked'));
 	const user = await usersRepo.findById(ctx.db, row.user_id);
-	if (!user || user.disabled) return err(UNAUTHENTICATED('The token\'s user is disabled'));
+	if (!user || user.disabled) return err(UNAUTHENTICATED("The token's user is disabled"));
 	const now = ctx.now();
-	if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) await tokensRepo.markUsed(ctx.db, row.id, now);
+	if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS)
+		await tokensRepo.markUsed(ctx.db, row.id, now);
 	return ok({ ...actorFromUser(user), scopes: [...row.scopes] });
 }

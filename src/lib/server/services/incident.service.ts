@@ -110,7 +110,9 @@ export function denial(
 	if (actor.scopes && !actor.scopes.includes(scopeFor(operation)))
 		return forbidden(`This API token lacks the ${scopeFor(operation)} scope`, { operation, reason: 'scope' });
 	if (actor.kind === 'system' || actor.globalRole === 'system') {
-		return operation === 'acknowledge_page' ? forbidden('Only the paged person can acknowledge a page', { operation, reason: 'not_member' }) : null;
+		return operation === 'acknowledge_page'
+			? forbidden('Only the paged person can acknowledge a page', { operation, reason: 'not_member' })
+			: null;
 	}
 	return whyNot({
 		globalRole: actor.globalRole,
@@ -214,7 +216,15 @@ export async function afterCommit(
 		try {
 			await ctx.collab.appendSystemEntry(opts.incidentId, entry);
 		} catch (error) {
-			process.stderr.write(JSON.stringify({ level: 'error', msg: 'timeline entry failed', incidentId: opts.incidentId, what: opts.what, error: String(error) }) + '\n');
+			process.stderr.write(
+				JSON.stringify({
+					level: 'error',
+					msg: 'timeline entry failed',
+					incidentId: opts.incidentId,
+					what: opts.what,
+					error: String(error)
+				}) + '\n'
+			);
 		}
 	}
 }
@@ -278,9 +288,12 @@ function instant(field: string, value: unknown, now: Date): Date | DomainError |
 	else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value.trim()))
 		d = new Date(value.trim());
 	if (!d || Number.isNaN(d.getTime()))
-		return { code: 'invalid_format', message: `${field} must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T08:30:00+08:00`, field };
-	if (d.getTime() > now.getTime() + DETECTED_AT_MAX_FUTURE_MS)
-		return { code: 'in_future', message: `${field} is in the future`, field };
+		return {
+			code: 'invalid_format',
+			message: `${field} must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T08:30:00+08:00`,
+			field
+		};
+	if (d.getTime() > now.getTime() + DETECTED_AT_MAX_FUTURE_MS) return { code: 'in_future', message: `${field} is in the future`, field };
 	if (d.getUTCFullYear() < 2000) return { code: 'invalid_value', message: `${field} is implausibly early`, field };
 	return d;
 }
@@ -291,14 +304,22 @@ async function resolveServices(ctx: AppContext, value: unknown, errors: DomainEr
 	const raw: unknown[] = Array.isArray(value)
 		? value
 		: typeof value === 'string'
-			? value.split(',').map((s) => s.trim()).filter(Boolean)
+			? value
+					.split(',')
+					.map((s) => s.trim())
+					.filter(Boolean)
 			: [value];
 	if (!Array.isArray(value) && typeof value !== 'string') {
 		errors.push({ code: 'invalid_type', message: 'services must be a list of service ids or codes', field: 'services' });
 		return undefined;
 	}
 	if (raw.length > SERVICES_MAX) {
-		errors.push({ code: 'too_many', message: `services may list at most ${SERVICES_MAX} services`, field: 'services', params: { max: SERVICES_MAX } });
+		errors.push({
+			code: 'too_many',
+			message: `services may list at most ${SERVICES_MAX} services`,
+			field: 'services',
+			params: { max: SERVICES_MAX }
+		});
 		return undefined;
 	}
 	const all = await servicesRepo.list(ctx.db);
@@ -311,7 +332,8 @@ async function resolveServices(ctx: AppContext, value: unknown, errors: DomainEr
 		}
 		const r = ref.trim();
 		const service = all.find((s) => s.id === r || s.code === r.toUpperCase());
-		if (!service) errors.push({ code: 'unknown_service', message: `${field}: no business service ${JSON.stringify(r)} in the catalogue`, field });
+		if (!service)
+			errors.push({ code: 'unknown_service', message: `${field}: no business service ${JSON.stringify(r)} in the catalogue`, field });
 		else if (!out.some((s) => s.id === service.id)) out.push(service);
 	});
 	return out;
@@ -370,8 +392,15 @@ async function validateNew(ctx: AppContext, input: IncidentInput, now: Date): Pr
 	if (isError(detectedAt)) errors.push(detectedAt);
 	let source: IncidentSource = 'web';
 	if (input.source !== undefined && input.source !== null && input.source !== '') {
-		if (typeof input.source === 'string' && (INCIDENT_SOURCES as readonly string[]).includes(input.source)) source = input.source as IncidentSource;
-		else errors.push({ code: 'invalid_value', message: `source must be one of ${INCIDENT_SOURCES.join(', ')}`, field: 'source', params: { allowed: INCIDENT_SOURCES.join(',') } });
+		if (typeof input.source === 'string' && (INCIDENT_SOURCES as readonly string[]).includes(input.source))
+			source = input.source as IncidentSource;
+		else
+			errors.push({
+				code: 'invalid_value',
+				message: `source must be one of ${INCIDENT_SOURCES.join(', ')}`,
+				field: 'source',
+				params: { allowed: INCIDENT_SOURCES.join(',') }
+			});
 	}
 	const drill = flag('drill', input.drill);
 	const restricted = flag('restricted', input.restricted);
@@ -409,7 +438,11 @@ function expectedVersionOf(value: unknown): number | undefined | DomainError {
 
 function staleVersion(row: IncidentRow, expected: number | undefined): DomainError | null {
 	if (expected === undefined || row.version === expected) return null;
-	return { code: 'conflict', message: `The incident was changed by someone else (version ${row.version}, you had ${expected}); reload and try again`, params: { version: row.version } };
+	return {
+		code: 'conflict',
+		message: `The incident was changed by someone else (version ${row.version}, you had ${expected}); reload and try again`,
+		params: { version: row.version }
+	};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,7 +570,10 @@ export function memberView(m: membersRepo.MemberWithUser): MemberView {
 	};
 }
 
-function summary(row: IncidentRow, extra: { services: ServiceRow[]; members: membersRepo.MemberWithUser[]; actor: Actor }): IncidentSummary {
+function summary(
+	row: IncidentRow,
+	extra: { services: ServiceRow[]; members: membersRepo.MemberWithUser[]; actor: Actor }
+): IncidentSummary {
 	const im = extra.members.find((m) => m.role === 'incident_manager');
 	const mine = extra.actor.userId ? extra.members.find((m) => m.user_id === extra.actor.userId) : undefined;
 	return {
@@ -568,7 +604,10 @@ async function buildView(ctx: AppContext, actor: Actor, row: IncidentRow): Promi
 	const base = summary(row, { services: servicesMap.get(row.id) ?? [], members, actor });
 	const views = members.map(memberView);
 	const mine = actor.userId ? members.find((m) => m.user_id === actor.userId) : undefined;
-	const people = await usersRepo.listByIds(ctx.db, [row.proposed_by, row.declared_by].filter((x): x is string => !!x));
+	const people = await usersRepo.listByIds(
+		ctx.db,
+		[row.proposed_by, row.declared_by].filter((x): x is string => !!x)
+	);
 	const person = (id: string | null) => {
 		const u = id ? people.find((p) => p.id === id) : undefined;
 		return u ? { userId: u.id, displayName: u.display_name } : null;
@@ -576,8 +615,7 @@ async function buildView(ctx: AppContext, actor: Actor, row: IncidentRow): Promi
 	const allowed = allowedOperations(actor, { incident: row, member: mine });
 	let nextStatuses: IncidentStatus[] = [];
 	if (row.status === 'proposed') nextStatuses = allowed.accept_proposal ? [...allowedTransitions(row.status)] : [];
-	else if (allowed.change_status)
-		nextStatuses = allowedTransitions(row.status).filter((s) => s !== 'closed' || allowed.waive_review);
+	else if (allowed.change_status) nextStatuses = allowedTransitions(row.status).filter((s) => s !== 'closed' || allowed.waive_review);
 	return {
 		...base,
 		description: row.description,
@@ -648,7 +686,10 @@ export async function listIncidents(
 		if (s === 'active') ['investigating', 'identified', 'mitigated'].forEach((x) => statuses.add(x as IncidentStatus));
 		else if (s === 'open') OPEN_STATUSES.forEach((x) => statuses.add(x));
 		else if ((INCIDENT_STATUSES as readonly string[]).includes(s)) statuses.add(s);
-		else return invalid([{ code: 'invalid_value', message: `status must be one of active, open, ${INCIDENT_STATUSES.join(', ')}`, field: 'status' }]);
+		else
+			return invalid([
+				{ code: 'invalid_value', message: `status must be one of active, open, ${INCIDENT_STATUSES.join(', ')}`, field: 'status' }
+			]);
 	}
 	const priorities = [filters.priority ?? []].flat();
 	if (priorities.some((p) => !(PRIORITIES as readonly string[]).includes(p)))
@@ -784,7 +825,14 @@ export async function openIncident(
 					// They are already on it: no page to acknowledge.
 					acked_at: now
 				});
-				await audit.record(trx, { actorId: actor.userId, action: 'incident.member_add', subjectType: 'incident', subjectId: inserted.id, after: member, at: now });
+				await audit.record(trx, {
+					actorId: actor.userId,
+					action: 'incident.member_add',
+					subjectType: 'incident',
+					subjectId: inserted.id,
+					after: member,
+					at: now
+				});
 			}
 			return inserted;
 		});
@@ -811,7 +859,9 @@ export async function openIncident(
 		}
 	});
 	if (proposed) {
-		const managers = (await usersRepo.list(ctx.db)).filter((u) => !u.disabled && (u.global_role === 'manager' || u.global_role === 'admin') && u.id !== actor.userId);
+		const managers = (await usersRepo.list(ctx.db)).filter(
+			(u) => !u.disabled && (u.global_role === 'manager' || u.global_role === 'admin') && u.id !== actor.userId
+		);
 		await notify(ctx, {
 			event: 'incident.proposed',
 			incidentId: row.id,
@@ -918,7 +968,8 @@ export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusCh
 	const now = ctx.now();
 	const incidentId = pre.value.incident.id;
 
-	type Outcome = { ok: true; row: IncidentRow; before: IncidentRow; kind: string; reason: string | null } | { ok: false; error: DomainError };
+	type Outcome =
+		{ ok: true; row: IncidentRow; before: IncidentRow; kind: string; reason: string | null } | { ok: false; error: DomainError };
 	let outcome: Outcome;
 	try {
 		outcome = await ctx.db.transaction().execute(async (trx): Promise<Outcome> => {
@@ -977,7 +1028,11 @@ export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusCh
 					: kind === 'reopen'
 						? bilingual('incident.timeline.reopened', { actor: who, reason: outcome.reason ?? '' })
 						: bilingual('incident.timeline.status', { actor: who, from: statusLabel(before.status), to: statusLabel(row.status) });
-	await afterCommit(ctx, { incidentId: row.id, what: `status:${row.status}`, entry: { kind: 'status', text: entryText, pinned: kind !== 'advance' } });
+	await afterCommit(ctx, {
+		incidentId: row.id,
+		what: `status:${row.status}`,
+		entry: { kind: 'status', text: entryText, pinned: kind !== 'advance' }
+	});
 	const recipients = (await activeMemberIds(ctx, row.id)).filter((id) => id !== actor.userId);
 	await notify(ctx, {
 		event: kind === 'accept' ? 'incident.declared' : 'incident.status_changed',
@@ -1004,7 +1059,11 @@ export function rejectProposal(ctx: AppContext, actor: Actor, opts: { incidentId
 }
 
 /** Until the post-incident review exists, closing is a manager's recorded waiver. */
-export function closeIncident(ctx: AppContext, actor: Actor, opts: { incidentId: string; waiverReason: unknown; expectedVersion?: unknown }) {
+export function closeIncident(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { incidentId: string; waiverReason: unknown; expectedVersion?: unknown }
+) {
 	return changeStatus(ctx, actor, { ...opts, to: 'closed' });
 }
 
@@ -1177,7 +1236,8 @@ export async function editIncident(
 		const t = textField(errors, 'title', input.title, { required: true, max: TITLE_MAX_CHARS });
 		if (t !== undefined) patch.title = t;
 	}
-	if (input.description !== undefined) patch.description = textField(errors, 'description', input.description, { max: DESCRIPTION_MAX_CHARS, multiline: true }) ?? '';
+	if (input.description !== undefined)
+		patch.description = textField(errors, 'description', input.description, { max: DESCRIPTION_MAX_CHARS, multiline: true }) ?? '';
 	for (const key of ['drill', 'restricted'] as const) {
 		const f = flag(key, input[key]);
 		if (isError(f)) errors.push(f);
@@ -1214,17 +1274,29 @@ export async function editIncident(
 		}
 		if (changed.length === 0) return ok({ row: locked, changed });
 		const updated = await incidentsRepo.update(trx, { id: locked.id, patch: { ...patch, updated_at: now } });
-		await audit.record(trx, { actorId: actor.userId, action: 'incident.edit', subjectType: 'incident', subjectId: locked.id, before, after, at: now });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'incident.edit',
+			subjectType: 'incident',
+			subjectId: locked.id,
+			before,
+			after,
+			at: now
+		});
 		return ok({ row: updated!, changed });
 	});
 	if (!result.ok) return result;
 	const { row, changed } = result.value;
 	if (changed.length) {
-		const names = (locale: 'zh-CN' | 'en') => changed.map((k) => label(EDIT_FIELD_LABELS[k])[locale]).join(locale === 'zh-CN' ? '、' : ', ');
+		const names = (locale: 'zh-CN' | 'en') =>
+			changed.map((k) => label(EDIT_FIELD_LABELS[k])[locale]).join(locale === 'zh-CN' ? '、' : ', ');
 		await afterCommit(ctx, {
 			incidentId: row.id,
 			what: `edit:${changed.join(',')}`,
-			entry: { kind: 'note', text: bilingual('incident.timeline.edited', { actor: actorName(actor), fields: { 'zh-CN': names('zh-CN'), en: names('en') } }) }
+			entry: {
+				kind: 'note',
+				text: bilingual('incident.timeline.edited', { actor: actorName(actor), fields: { 'zh-CN': names('zh-CN'), en: names('en') } })
+			}
 		});
 	}
 	return ok(await buildView(ctx, actor, row));

@@ -51,16 +51,29 @@ function frozen(incident: IncidentRow): DomainError | null {
 
 function parseRole(value: unknown, field = 'role'): IncidentRole | DomainError {
 	if (typeof value === 'string' && (INCIDENT_ROLES as readonly string[]).includes(value)) return value as IncidentRole;
-	return { code: 'invalid_value', message: `${field} must be one of ${INCIDENT_ROLES.join(', ')}`, field, params: { allowed: INCIDENT_ROLES.join(',') } };
+	return {
+		code: 'invalid_value',
+		message: `${field} must be one of ${INCIDENT_ROLES.join(', ')}`,
+		field,
+		params: { allowed: INCIDENT_ROLES.join(',') }
+	};
 }
 
-async function eligibleUser(ctx: AppContext, opts: { userId: unknown; role: IncidentRole; field?: string }): Promise<UserRow | DomainError> {
+async function eligibleUser(
+	ctx: AppContext,
+	opts: { userId: unknown; role: IncidentRole; field?: string }
+): Promise<UserRow | DomainError> {
 	const field = opts.field ?? 'userId';
 	const user = typeof opts.userId === 'string' && opts.userId ? await usersRepo.findById(ctx.db, opts.userId) : undefined;
 	if (!user) return { code: 'not_found', message: `${field} does not name a user`, field };
 	if (user.disabled) return { code: 'disabled', message: `${user.username} is disabled`, field };
 	if (!canHoldIncidentRole(user.global_role, opts.role))
-		return { code: 'role_not_allowed', message: `${user.username} is a viewer and can only be an observer`, field, params: { role: opts.role } };
+		return {
+			code: 'role_not_allowed',
+			message: `${user.username} is a viewer and can only be an observer`,
+			field,
+			params: { role: opts.role }
+		};
 	return user;
 }
 
@@ -69,7 +82,16 @@ async function viewOf(ctx: AppContext, row: IncidentMemberRow): Promise<MemberVi
 	if (m) return memberView(m);
 	// Removed rows are not in the active list: build the view from the user directly.
 	const u = (await usersRepo.findById(ctx.db, row.user_id))!;
-	return memberView({ ...row, username: u.username, display_name: u.display_name, email: u.email, phone: u.phone, org_unit_id: u.org_unit_id, global_role: u.global_role, disabled: u.disabled });
+	return memberView({
+		...row,
+		username: u.username,
+		display_name: u.display_name,
+		email: u.email,
+		phone: u.phone,
+		org_unit_id: u.org_unit_id,
+		global_role: u.global_role,
+		disabled: u.disabled
+	});
 }
 
 async function sendPages(ctx: AppContext, opts: { incident: IncidentRow; members: IncidentMemberRow[] }): Promise<void> {
@@ -121,9 +143,23 @@ export async function addMember(
 				return err(conflict(`${user.display_name} is already in the response group; change their role instead`));
 			if (role === 'incident_manager' && (await membersRepo.findActiveManager(trx, incident.id)))
 				return err(conflict('The incident already has an incident manager; hand over instead'));
-			let m = await membersRepo.insert(trx, { id: crypto.randomUUID(), incident_id: incident.id, user_id: user.id, role, added_by: actor.userId, added_at: now });
+			let m = await membersRepo.insert(trx, {
+				id: crypto.randomUUID(),
+				incident_id: incident.id,
+				user_id: user.id,
+				role,
+				added_by: actor.userId,
+				added_at: now
+			});
 			if (page) m = (await membersRepo.markPaged(trx, { id: m.id, at: now }))!;
-			await audit.record(trx, { actorId: actor.userId, action: 'incident.member_add', subjectType: 'incident', subjectId: incident.id, after: m, at: now });
+			await audit.record(trx, {
+				actorId: actor.userId,
+				action: 'incident.member_add',
+				subjectType: 'incident',
+				subjectId: incident.id,
+				after: m,
+				at: now
+			});
 			return ok(m);
 		});
 		if (!r.ok) return r;
@@ -138,7 +174,10 @@ export async function addMember(
 		incidentId: incident.id,
 		what: 'members',
 		board: false,
-		entry: { kind: 'role', text: bilingual('incident.timeline.memberAdded', { actor: actor.displayName, name: user.display_name, role: roleLabel(role) }) }
+		entry: {
+			kind: 'role',
+			text: bilingual('incident.timeline.memberAdded', { actor: actor.displayName, name: user.display_name, role: roleLabel(role) })
+		}
 	});
 	if (page) await sendPages(ctx, { incident, members: [row] });
 	return ok(await viewOf(ctx, row));
@@ -166,12 +205,19 @@ export async function addOrgUnit(
 	if (isFrozen) return err(isFrozen);
 	const role = parseRole(opts.role ?? 'responder');
 	if (typeof role !== 'string') return invalid([role]);
-	if (role === 'incident_manager') return invalid([{ code: 'invalid_value', message: 'a whole team cannot be incident manager', field: 'role' }]);
+	if (role === 'incident_manager')
+		return invalid([{ code: 'invalid_value', message: 'a whole team cannot be incident manager', field: 'role' }]);
 	const unit = typeof opts.orgUnitId === 'string' && opts.orgUnitId ? await orgUnitsRepo.findById(ctx.db, opts.orgUnitId) : undefined;
 	if (!unit) return invalid([{ code: 'not_found', message: 'orgUnitId does not name an organisation unit', field: 'orgUnitId' }]);
 	const people = await usersRepo.listByOrgUnit(ctx.db, unit.id);
 	if (people.length > ORG_UNIT_MAX_MEMBERS)
-		return invalid([{ code: 'too_many', message: `${unit.code} has ${people.length} people; add at most ${ORG_UNIT_MAX_MEMBERS} at once`, field: 'orgUnitId' }]);
+		return invalid([
+			{
+				code: 'too_many',
+				message: `${unit.code} has ${people.length} people; add at most ${ORG_UNIT_MAX_MEMBERS} at once`,
+				field: 'orgUnitId'
+			}
+		]);
 	const now = ctx.now();
 	const page = opts.page ?? role !== 'observer';
 	let result: { added: IncidentMemberRow[]; skipped: OrgUnitOutcome['skipped'] };
@@ -189,7 +235,14 @@ export async function addOrgUnit(
 					continue;
 				}
 				const r: IncidentRole = canHoldIncidentRole(u.global_role, role) ? role : 'observer';
-				let m = await membersRepo.insert(trx, { id: crypto.randomUUID(), incident_id: incident.id, user_id: u.id, role: r, added_by: actor.userId, added_at: now });
+				let m = await membersRepo.insert(trx, {
+					id: crypto.randomUUID(),
+					incident_id: incident.id,
+					user_id: u.id,
+					role: r,
+					added_by: actor.userId,
+					added_at: now
+				});
 				if (page && r !== 'observer') m = (await membersRepo.markPaged(trx, { id: m.id, at: now }))!;
 				added.push(m);
 			}
@@ -205,12 +258,20 @@ export async function addOrgUnit(
 			return { added, skipped };
 		});
 	} catch (error) {
-		if (isUniqueViolation(error, 'incident_members_active')) return err(conflict('The response group changed at the same moment; reload and try again'));
+		if (isUniqueViolation(error, 'incident_members_active'))
+			return err(conflict('The response group changed at the same moment; reload and try again'));
 		throw error;
 	}
 	if (result.added.length) {
-		membershipChanged(ctx, incident.id, result.added.map((m) => m.user_id));
-		const names = people.filter((p) => result.added.some((m) => m.user_id === p.id)).map((p) => p.display_name).join(', ');
+		membershipChanged(
+			ctx,
+			incident.id,
+			result.added.map((m) => m.user_id)
+		);
+		const names = people
+			.filter((p) => result.added.some((m) => m.user_id === p.id))
+			.map((p) => p.display_name)
+			.join(', ');
 		await afterCommit(ctx, {
 			incidentId: incident.id,
 			what: 'members',
@@ -226,7 +287,9 @@ export async function addOrgUnit(
 		});
 		await sendPages(ctx, { incident, members: result.added.filter((m) => m.paged_at) });
 	}
-	const views = (await membersRepo.listActive(ctx.db, [incident.id])).filter((m) => result.added.some((a) => a.id === m.id)).map(memberView);
+	const views = (await membersRepo.listActive(ctx.db, [incident.id]))
+		.filter((m) => result.added.some((a) => a.id === m.id))
+		.map(memberView);
 	return ok({ added: views, skipped: result.skipped });
 }
 
@@ -243,17 +306,27 @@ export async function changeMemberRole(
 	if (isFrozen) return err(isFrozen);
 	const role = parseRole(opts.role);
 	if (typeof role !== 'string') return invalid([role]);
-	if (role === 'incident_manager') return invalid([{ code: 'use_hand_over', message: 'make someone incident manager by handing over', field: 'role' }]);
+	if (role === 'incident_manager')
+		return invalid([{ code: 'use_hand_over', message: 'make someone incident manager by handing over', field: 'role' }]);
 	const user = await eligibleUser(ctx, { userId: opts.userId, role });
 	if ('code' in user) return invalid([user]);
 	const now = ctx.now();
 	const r = await ctx.db.transaction().execute(async (trx) => {
 		const existing = await membersRepo.findActive(trx, { incidentId: incident.id, userId: user.id });
-		if (!existing) return err<DomainError>({ code: 'not_found', message: `${user.display_name} is not in the response group`, field: 'userId' });
-		if (existing.role === 'incident_manager') return err(conflict('Hand over to someone else before changing the incident manager\'s role'));
+		if (!existing)
+			return err<DomainError>({ code: 'not_found', message: `${user.display_name} is not in the response group`, field: 'userId' });
+		if (existing.role === 'incident_manager') return err(conflict("Hand over to someone else before changing the incident manager's role"));
 		if (existing.role === role) return ok(existing);
 		const updated = (await membersRepo.update(trx, { id: existing.id, patch: { role } }))!;
-		await audit.record(trx, { actorId: actor.userId, action: 'incident.member_role', subjectType: 'incident', subjectId: incident.id, before: existing, after: updated, at: now });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'incident.member_role',
+			subjectType: 'incident',
+			subjectId: incident.id,
+			before: existing,
+			after: updated,
+			at: now
+		});
 		return ok(updated);
 	});
 	if (!r.ok) return r;
@@ -262,7 +335,10 @@ export async function changeMemberRole(
 		incidentId: incident.id,
 		what: 'members',
 		board: false,
-		entry: { kind: 'role', text: bilingual('incident.timeline.roleChanged', { actor: actor.displayName, name: user.display_name, role: roleLabel(role) }) }
+		entry: {
+			kind: 'role',
+			text: bilingual('incident.timeline.roleChanged', { actor: actor.displayName, name: user.display_name, role: roleLabel(role) })
+		}
 	});
 	return ok(await viewOf(ctx, r.value));
 }
@@ -309,7 +385,11 @@ export async function handOver(
 		entry: {
 			kind: 'role',
 			pinned: true,
-			text: bilingual('incident.timeline.handOver', { actor: actor.displayName, from: prevUser?.display_name ?? '—', to: user.display_name })
+			text: bilingual('incident.timeline.handOver', {
+				actor: actor.displayName,
+				from: prevUser?.display_name ?? '—',
+				to: user.display_name
+			})
 		}
 	});
 	if (outcome.current.acked_at === null && outcome.current.user_id !== actor.userId) {
@@ -338,7 +418,15 @@ export async function removeMember(
 		if (!existing) return err<DomainError>({ code: 'not_found', message: 'That person is not in the response group', field: 'userId' });
 		if (existing.role === 'incident_manager') return err(conflict('The incident manager cannot be removed; hand over first'));
 		const removed = (await membersRepo.update(trx, { id: existing.id, patch: { removed_at: now, removed_by: actor.userId } }))!;
-		await audit.record(trx, { actorId: actor.userId, action: 'incident.member_remove', subjectType: 'incident', subjectId: incident.id, before: existing, after: removed, at: now });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'incident.member_remove',
+			subjectType: 'incident',
+			subjectId: incident.id,
+			before: existing,
+			after: removed,
+			at: now
+		});
 		return ok(removed);
 	});
 	if (!r.ok) return r;
@@ -377,7 +465,8 @@ export async function pageMembers(
 	const active = await membersRepo.listActive(ctx.db, [incident.id]);
 	const errors: DomainError[] = [];
 	wanted?.forEach((id, i) => {
-		if (!active.some((m) => m.user_id === id)) errors.push({ code: 'not_found', message: `userIds[${i}] is not in the response group`, field: `userIds[${i}]` });
+		if (!active.some((m) => m.user_id === id))
+			errors.push({ code: 'not_found', message: `userIds[${i}] is not in the response group`, field: `userIds[${i}]` });
 	});
 	if (errors.length) return invalid(errors);
 	const targets = active.filter((m) => m.acked_at === null && (wanted ? wanted.includes(m.user_id) : true));
@@ -396,12 +485,19 @@ export async function pageMembers(
 		});
 		return out;
 	});
-	membershipChanged(ctx, incident.id, paged.map((m) => m.user_id));
+	membershipChanged(
+		ctx,
+		incident.id,
+		paged.map((m) => m.user_id)
+	);
 	await afterCommit(ctx, {
 		incidentId: incident.id,
 		what: 'paged',
 		board: false,
-		entry: { kind: 'role', text: bilingual('incident.timeline.paged', { actor: actor.displayName, names: targets.map((t) => t.display_name).join(', ') }) }
+		entry: {
+			kind: 'role',
+			text: bilingual('incident.timeline.paged', { actor: actor.displayName, names: targets.map((t) => t.display_name).join(', ') })
+		}
 	});
 	await sendPages(ctx, { incident, members: paged });
 	const views = (await membersRepo.listActive(ctx.db, [incident.id])).filter((m) => paged.some((p) => p.id === m.id)).map(memberView);

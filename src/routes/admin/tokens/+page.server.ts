@@ -23,7 +23,9 @@ export const load: PageServerLoad = async (event) => {
 			lastUsedAt: t.lastUsedAt,
 			revokedAt: t.revokedAt
 		})),
-		users: users.value.filter((u) => !u.disabled).map((u) => ({ id: u.id, username: u.username, displayName: u.display_name, globalRole: u.global_role })),
+		users: users.value
+			.filter((u) => !u.disabled)
+			.map((u) => ({ id: u.id, username: u.username, displayName: u.display_name, globalRole: u.global_role })),
 		me: actor.userId
 	};
 };
@@ -33,7 +35,11 @@ export const actions: Actions = {
 		const actor = requireActor(event);
 		const { ctx } = await getApp();
 		const data = await event.request.formData();
-		const values = { name: String(data.get('name') ?? ''), userId: String(data.get('userId') ?? ''), scopes: data.getAll('scopes').map(String) };
+		const values = {
+			name: String(data.get('name') ?? ''),
+			userId: String(data.get('userId') ?? ''),
+			scopes: data.getAll('scopes').map(String)
+		};
 		const r = await createApiToken(ctx, actor, values);
 		if (!r.ok) return failForm(r.error, { name: values.name, userId: values.userId, scopes: values.scopes.join(',') });
 		// The only time the secret leaves the server: in this action's answer, never in `load`.

@@ -17,15 +17,11 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('number', 'text', (c) => c.notNull().unique())
 		.addColumn('title', 'text', (c) => c.notNull())
 		.addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
-		.addColumn('impact', 'text', (c) =>
-			c.notNull().check(sql`impact in ('extensive','significant','moderate','minor')`)
-		)
+		.addColumn('impact', 'text', (c) => c.notNull().check(sql`impact in ('extensive','significant','moderate','minor')`))
 		.addColumn('urgency', 'text', (c) => c.notNull().check(sql`urgency in ('critical','high','medium','low')`))
 		.addColumn('priority', 'text', (c) => c.notNull().check(sql`priority in ('P1','P2','P3','P4','P5')`))
 		.addColumn('status', 'text', (c) =>
-			c
-				.notNull()
-				.check(sql`status in ('proposed','rejected','investigating','identified','mitigated','resolved','closed')`)
+			c.notNull().check(sql`status in ('proposed','rejected','investigating','identified','mitigated','resolved','closed')`)
 		)
 		.addColumn('source', 'text', (c) => c.notNull().check(sql`source in ('monitoring','phone','web','api')`))
 		.addColumn('drill', 'boolean', (c) => c.notNull().defaultTo(false))
@@ -93,9 +89,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('removed_at', 'timestamptz')
 		.addColumn('removed_by', 'text', (c) => c.references('users.id').onDelete('set null'))
 		.execute();
-	await sql`create unique index incident_members_active on incident_members (incident_id, user_id) where removed_at is null`.execute(
-		db
-	);
+	await sql`create unique index incident_members_active on incident_members (incident_id, user_id) where removed_at is null`.execute(db);
 	// Exactly one incident manager at a time: the service hands over in one transaction (demote, then
 	// promote); this index makes a second concurrent hand-over fail instead of leaving two.
 	await sql`create unique index incident_members_one_manager on incident_members (incident_id)
