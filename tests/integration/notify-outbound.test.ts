@@ -337,6 +337,15 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		}
 	});
 
+	it('posts each delivery once when two workers drain the queue side by side', async () => {
+		for (let i = 0; i < 5; i++) await channel({ kind: 'slack', name: `parallel ${i}`, url: `${sink.base}/p${i}` });
+		await send(ctx, declared());
+		const [a, b] = await Promise.all([processDueDeliveries(ctx), processDueDeliveries(ctx)]);
+		expect(a.length + b.length).toBe(5);
+		expect(new Set([...a, ...b].map((d) => d.id)).size).toBe(5);
+		expect(sink.requests.map((r) => r.url).sort()).toEqual(['/p0', '/p1', '/p2', '/p3', '/p4']);
+	});
+
 	it('sends once for a repeated dedupe key, in-app and outbound', async () => {
 		await channel({ kind: 'wecom', name: 'dedupe', url: `${sink.base}/wecom?key=d` });
 		const first = await send(ctx, declared({ dedupeKey: 'reminder:inc-1:member-7:1' }));
