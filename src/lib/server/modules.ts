@@ -4,8 +4,9 @@
  */
 import { registerDemoStep, registerModule } from './app';
 import { seedDemoIncidents } from './demo-incidents';
+import { roomAccess } from './services/incident.service';
 import { playbooksModule } from './playbooks/loader';
-import { installCollab } from './collab/index';
+import { installCollab, setAccessResolver } from './collab/index';
 import { notifyModule } from './notify/module';
 
 let installed = false;
@@ -15,6 +16,7 @@ export function installModules(): void {
 	registerModule(installCollab);
 	registerModule(notifyModule);
 	registerModule(playbooksModule);
+	setAccessResolver(roomAccess);
 	registerDemoStep(seedDemoIncidents);
 	void registerModule;
 }
