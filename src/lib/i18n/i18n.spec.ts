@@ -33,6 +33,19 @@ describe('messages', () => {
 		expect(missing).toEqual([]);
 	});
 
+	it('passes parameters wherever a message needs them', () => {
+		const root = path.resolve(__dirname, '..', '..');
+		const missing: string[] = [];
+		for (const file of sourceFiles(root)) {
+			const text = fs.readFileSync(file, 'utf8');
+			for (const m of text.matchAll(/\bt\(\s*'([a-zA-Z][\w.-]*)'\s*\)/g)) {
+				const message = catalogues.en[m[1]!];
+				if (message && /\{\w+[},]/.test(message)) missing.push(`${path.relative(root, file)}: ${m[1]} needs ${message.match(/\{\w+/g)?.join(', ')}`);
+			}
+		}
+		expect(missing).toEqual([]);
+	});
+
 	it('formats parameters and plural-free messages in both languages', () => {
 		expect(translate('en', 'login.throttled', { seconds: 8 })).toBe('Too many failed attempts. Try again in 8 seconds.');
 		expect(translate('zh-CN', 'login.throttled', { seconds: 8 })).toBe('失败次数过多，请在 8 秒后重试。');

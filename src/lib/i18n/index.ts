@@ -41,6 +41,7 @@ export function negotiateLocale(acceptLanguage: string | null | undefined): Loca
 export type Params = Record<string, string | number | Date | boolean | null | undefined>;
 
 const cache = new Map<string, IntlMessageFormat>();
+const warned = new Set<string>();
 
 export function translate(locale: Locale, key: string, params?: Params): string {
 	const source = catalogues[locale][key] ?? catalogues.en[key];
@@ -53,7 +54,17 @@ export function translate(locale: Locale, key: string, params?: Params): string 
 	}
 	const values: Record<string, string | number | Date | boolean> = {};
 	if (params) for (const [k, v] of Object.entries(params)) values[k] = v ?? '';
-	return String(fmt.format(values));
+	try {
+		return String(fmt.format(values));
+	} catch (error) {
+		// A missing parameter is a programming error, but a war room must not go blank over it:
+		// show the message with what is known and leave the rest visible as {name}.
+		if (!warned.has(cacheKey)) {
+			warned.add(cacheKey);
+			console.warn(`i18n: ${key} (${locale}): ${error instanceof Error ? error.message : String(error)}`);
+		}
+		return source.replace(/\{(\w+)\}/g, (m, name: string) => (name in values ? String(values[name]) : m));
+	}
 }
 
 export interface I18n {
