@@ -1,11 +1,14 @@
+import { getApp } from '$lib/server/app';
+import { unreadCount } from '$lib/server/services/notification.service';
 import type { LayoutServerLoad } from './$types';
 
-export const load: LayoutServerLoad = ({ locals, cookies }) => {
+export const load: LayoutServerLoad = async ({ locals, cookies }) => {
 	const u = locals.user;
 	return {
 		locale: locals.locale,
 		timeZone: locals.timeZone,
 		theme: (cookies.get('warroom_theme') ?? 'auto') as 'auto' | 'light' | 'dark',
-		user: u ? { id: u.id, username: u.username, displayName: u.display_name, globalRole: u.global_role } : null
+		user: u ? { id: u.id, username: u.username, displayName: u.display_name, globalRole: u.global_role } : null,
+		unread: locals.actor ? await unreadCount((await getApp()).ctx, locals.actor) : 0
 	};
 };

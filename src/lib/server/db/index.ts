@@ -81,14 +81,14 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
 }
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
-	const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+	const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
 	const result = await migrator.migrateToLatest();
 	if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
 	return result;
 }
 
 export async function migrateDown(db: Db): Promise<MigrationResultSet> {
-	const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+	const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
 	const result = await migrator.migrateDown();
 	if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
 	return result;
