@@ -8,6 +8,7 @@ import { roomAccess } from './services/incident.service';
 import { playbooksModule } from './playbooks/loader';
 import { installCollab, setAccessResolver } from './collab/index';
 import { notifyModule } from './notify/module';
+import { jobsModule } from './jobs/module';
 
 let installed = false;
 export function installModules(): void {
@@ -16,6 +17,7 @@ export function installModules(): void {
 	registerModule(installCollab);
 	registerModule(notifyModule);
 	registerModule(playbooksModule);
+	registerModule(jobsModule);
 	setAccessResolver(roomAccess);
 	registerDemoStep(seedDemoIncidents);
 	void registerModule;

@@ -286,6 +286,104 @@ export interface CollabSnapshotTable {
 	updated_at: DefaultedTimestamp;
 }
 
+export interface CommunicationTable {
+	id: string;
+	incident_id: string;
+	kind: 'head_office_report' | 'status_update';
+	report_kind: 'initial' | 'progress' | 'final' | null;
+	/** Progress update number; 0 otherwise. */
+	sequence: Generated<number>;
+	state: 'draft' | 'submitted' | 'returned' | 'approved' | 'sent';
+	/** `CommunicationContent` (services/escalation.service.ts). */
+	content: Json;
+	drafted_by: string | null;
+	submitted_by: string | null;
+	submitted_at: Timestamp | null;
+	approved_by: string | null;
+	approved_at: Timestamp | null;
+	override_reason: string | null;
+	returned_by: string | null;
+	returned_at: Timestamp | null;
+	return_comment: string | null;
+	content_hash: string | null;
+	sent_at: Timestamp | null;
+	version: Generated<number>;
+	created_at: Timestamp;
+	updated_at: Timestamp;
+}
+
+export interface CommunicationVersionTable {
+	communication_id: string;
+	version: number;
+	content: Json;
+	edited_by: string | null;
+	edited_at: Timestamp;
+}
+
+export interface CommunicationEventTable {
+	id: string;
+	/** bigint, read as a string: insertion order. */
+	seq: Generated<string>;
+	communication_id: string;
+	action: 'drafted' | 'edited' | 'submitted' | 'returned' | 'approved' | 'overridden' | 'sent';
+	actor_id: string | null;
+	comment: string | null;
+	version: number;
+	at: Timestamp;
+}
+
+export interface HeadOfficeAckTable {
+	communication_id: string;
+	user_id: string;
+	acked_at: Timestamp;
+}
+
+export interface UpdateRequestTable {
+	id: string;
+	incident_id: string;
+	communication_id: string | null;
+	requested_by: string | null;
+	kind: 'update' | 'question';
+	text: string;
+	requested_at: Timestamp;
+	answered_at: Timestamp | null;
+	answered_by_communication: string | null;
+}
+
+export interface EscalationPolicyTable {
+	id: number;
+	/** A partial `EscalationPolicy` over the defaults (domain/escalation-policy.ts). */
+	rules: Json;
+	updated_by: string | null;
+	updated_at: Timestamp;
+}
+
+export interface JobLeaseTable {
+	name: string;
+	holder: string;
+	slot: Timestamp;
+	until: Timestamp;
+}
+
+export interface ReminderSentTable {
+	key: string;
+	incident_id: string;
+	clock_kind: string;
+	stage: 'warning' | 'breach';
+	due_at: Timestamp;
+	sent_at: Timestamp;
+}
+
+export interface ClockBreachTable {
+	id: string;
+	incident_id: string;
+	clock_kind: string;
+	subject_id: Generated<string>;
+	due_at: Timestamp;
+	breached_at: Timestamp;
+	met_at: Timestamp | null;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -307,6 +405,15 @@ export interface Database {
 	incidents: IncidentTable;
 	incident_services: IncidentServiceTable;
 	incident_members: IncidentMemberTable;
+	communications: CommunicationTable;
+	communication_versions: CommunicationVersionTable;
+	communication_events: CommunicationEventTable;
+	head_office_acks: HeadOfficeAckTable;
+	update_requests: UpdateRequestTable;
+	escalation_policy: EscalationPolicyTable;
+	job_leases: JobLeaseTable;
+	reminders_sent: ReminderSentTable;
+	clock_breaches: ClockBreachTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -328,3 +435,7 @@ export type IncidentRow = Selectable<IncidentTable>;
 export type NewIncidentRow = Insertable<IncidentTable>;
 export type IncidentUpdate = Updateable<IncidentTable>;
 export type IncidentMemberRow = Selectable<IncidentMemberTable>;
+export type CommunicationRow = Selectable<CommunicationTable>;
+export type CommunicationEventRow = Selectable<CommunicationEventTable>;
+export type UpdateRequestRow = Selectable<UpdateRequestTable>;
+export type ClockBreachRow = Selectable<ClockBreachTable>;
