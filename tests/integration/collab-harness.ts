@@ -59,7 +59,10 @@ export async function sessionCookie(ctx: AppContext, userId: string): Promise<{ 
 }
 
 /** A WebSocket class for y-websocket that carries the headers a browser would send. */
-export function socketClass(headers: { cookie?: string; origin?: string }): typeof WebSocket {
+export function socketClass(headers: {
+	cookie?: string;
+	origin?: string;
+}): new (address: string | URL, protocols?: string | string[]) => WebSocket {
 	return class extends WebSocket {
 		constructor(address: string | URL, protocols?: string | string[]) {
 			const h: Record<string, string> = {};

@@ -42,7 +42,10 @@ describe('scale-out on PostgreSQL', () => {
 			const bob = await makeUser(ctx, { role: 'responder' });
 			const a = connectProvider(h1, { room, cookie: (await sessionCookie(ctx, alice.id)).cookie, acks: true });
 			const b = connectProvider(h2, { room, cookie: (await sessionCookie(ctx, bob.id)).cookie, acks: true });
-			destroyers.push(() => a.destroy(), () => b.destroy());
+			destroyers.push(
+				() => a.destroy(),
+				() => b.destroy()
+			);
 			await Promise.all([synced(a), synced(b)]);
 
 			entry(a.doc, 'on node 1', '2026-11-23T08:01:00Z');
@@ -54,7 +57,11 @@ describe('scale-out on PostgreSQL', () => {
 			expect(listEntries(b.doc)).toEqual(listEntries(a.doc));
 
 			// A service on node 2 writes while node 1 holds the room: node 1's client sees it live.
-			await h2.server.port.appendSystemEntry(room, { kind: 'status', text: { 'zh-CN': '已缓解', en: 'Mitigated' }, at: new Date('2026-11-23T08:02:00Z') });
+			await h2.server.port.appendSystemEntry(room, {
+				kind: 'status',
+				text: { 'zh-CN': '已缓解', en: 'Mitigated' },
+				at: new Date('2026-11-23T08:02:00Z')
+			});
 			await waitFor(() => listEntries(a.doc).length === 3, 'the system entry to reach node 1');
 
 			// A room loaded late on a process reads everything from the log.

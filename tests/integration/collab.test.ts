@@ -9,7 +9,17 @@ import { invalidateSession } from '../../src/lib/server/auth/sessions';
 import type { AppContext } from '../../src/lib/server/context';
 import { createTestContext, dbLabel, makeUser, onPostgres, type TestContext } from '../helpers/context';
 import { MESSAGE_ACK, encodeUpdate } from '../../src/lib/server/collab/protocol';
-import { closed, connectProvider, rawUpgrade, sessionCookie, startHarness, synced, waitFor, type Client, type Harness } from './collab-harness';
+import {
+	closed,
+	connectProvider,
+	rawUpgrade,
+	sessionCookie,
+	startHarness,
+	synced,
+	waitFor,
+	type Client,
+	type Harness
+} from './collab-harness';
 
 let ctx: TestContext;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -47,7 +57,11 @@ function entry(doc: Y.Doc, text: string, at = '2026-11-23T08:00:00Z') {
 }
 
 async function logRows(doc: string): Promise<number> {
-	const r = await ctx.db.selectFrom('collab_updates').select((eb) => eb.fn.countAll<string>().as('n')).where('doc', '=', doc).executeTakeFirstOrThrow();
+	const r = await ctx.db
+		.selectFrom('collab_updates')
+		.select((eb) => eb.fn.countAll<string>().as('n'))
+		.where('doc', '=', doc)
+		.executeTakeFirstOrThrow();
 	return Number(r.n);
 }
 
@@ -162,7 +176,10 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const h = await harness({ maxConnectionsPerUser: 2 });
 			const u = await user();
 			const room = randomUUID();
-			const open = [await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie }), await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie })];
+			const open = [
+				await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie }),
+				await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie })
+			];
 			const third = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
 			expect('status' in third && third.status).toBe(429);
 			for (const o of open) if ('ws' in o) o.ws.close();

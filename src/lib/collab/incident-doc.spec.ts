@@ -170,7 +170,17 @@ describe('exports', () => {
 
 	it('exports a system entry in the reader language', () => {
 		const doc = new Y.Doc();
-		createEntry(doc, entry({ id: 's', kind: 'status', text: '状态：已缓解', author: null, authorName: 'Warroom', i18n: { 'zh-CN': '状态：已缓解', en: 'Status: mitigated' } }));
+		createEntry(
+			doc,
+			entry({
+				id: 's',
+				kind: 'status',
+				text: '状态：已缓解',
+				author: null,
+				authorName: 'Warroom',
+				i18n: { 'zh-CN': '状态：已缓解', en: 'Status: mitigated' }
+			})
+		);
 		expect(timelineToCsv(listEntries(doc), { locale: 'en' })).toContain('Status: mitigated');
 	});
 });

@@ -108,7 +108,8 @@ function checkText(text: string): void {
 export function createEntry(doc: Y.Doc, input: NewEntry): string {
 	if (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 100)
 		throw new IncidentDocError('id must be a non-empty string of at most 100 characters');
-	if (!isTimelineKind(input.kind)) throw new IncidentDocError(`kind must be one of ${TIMELINE_KINDS.join(', ')} (got "${String(input.kind)}")`);
+	if (!isTimelineKind(input.kind))
+		throw new IncidentDocError(`kind must be one of ${TIMELINE_KINDS.join(', ')} (got "${String(input.kind)}")`);
 	checkText(input.text);
 	if (input.text.trim() === '') throw new IncidentDocError('text must not be empty');
 	const at = toIso(input.at, 'at');
@@ -326,20 +327,22 @@ export function timelineToCsv(entries: readonly TimelineEntry[], opts: ExportOpt
 	const label = opts.kindLabel ?? ((k: TimelineKind) => k);
 	const locale = opts.locale ?? 'en';
 	const header = ['at', 'recorded_at', 'kind', 'text', 'author', 'pinned', 'offline', 'deleted_at'];
-	const rows = [...entries].sort(compareEntries).map((e) =>
-		[
-			fmt(e.at),
-			fmt(e.recordedAt),
-			label(e.kind),
-			entryText(e, locale),
-			e.authorName,
-			e.pinned ? 'yes' : 'no',
-			e.offline ? 'yes' : 'no',
-			e.deletedAt ? fmt(e.deletedAt) : ''
-		]
-			.map(csvCell)
-			.join(',')
-	);
+	const rows = [...entries]
+		.sort(compareEntries)
+		.map((e) =>
+			[
+				fmt(e.at),
+				fmt(e.recordedAt),
+				label(e.kind),
+				entryText(e, locale),
+				e.authorName,
+				e.pinned ? 'yes' : 'no',
+				e.offline ? 'yes' : 'no',
+				e.deletedAt ? fmt(e.deletedAt) : ''
+			]
+				.map(csvCell)
+				.join(',')
+		);
 	// CRLF per RFC 4180; Excel and the ops centre's reporting tools both read it.
 	return [header.join(','), ...rows].join('\r\n') + '\r\n';
 }

@@ -293,6 +293,8 @@ export class IncidentRoom {
 	}
 
 	private refreshPresence(): void {
+		// A scratch map for grouping; the result is assigned to $state.raw, so it needs no reactivity.
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity
 		const byUser = new Map<string, PresenceUser>();
 		for (const [clientId, state] of this.provider.awareness.getStates()) {
 			const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
@@ -316,6 +318,7 @@ export class IncidentRoom {
 	/** Adds an entry; throws IncidentDocError (with a clear message) for bad input. */
 	addEntry(input: { kind: TimelineKind; text: string; at?: Date | string }): string {
 		this.assertWritable();
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a timestamp, never mutated
 		const now = new Date();
 		return createEntry(this.doc, {
 			id: crypto.randomUUID(),
@@ -347,7 +350,7 @@ export class IncidentRoom {
 
 	softDelete(id: string): void {
 		this.assertWritable();
-		softDelete(this.doc, { id, by: this.user.id, at: new Date() });
+		softDelete(this.doc, { id, by: this.user.id, at: nowIso() });
 	}
 
 	restore(id: string): void {
@@ -385,11 +388,17 @@ export class IncidentRoom {
 	}
 }
 
+function nowIso(): string {
+	return new Date(Date.now()).toISOString();
+}
+
 function defaultServerUrl(): string {
 	if (typeof location === 'undefined') throw new Error('IncidentRoom: serverUrl is required outside the browser');
 	return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/collab`;
 }
 
+// A registry, not UI state: nothing renders from it.
+// eslint-disable-next-line svelte/prefer-svelte-reactivity
 const shared = new Map<string, { room: IncidentRoom; refs: number }>();
 
 /** One room per incident and page, shared by the timeline, notes, presence and status components. */

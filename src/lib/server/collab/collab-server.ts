@@ -529,4 +529,3 @@ function toUint8Array(data: RawData): Uint8Array {
 	if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
 	return new Uint8Array(data);
 }
-

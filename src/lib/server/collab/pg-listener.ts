@@ -25,7 +25,8 @@ export class PgListener {
 	private retryTimer: NodeJS.Timeout | undefined;
 
 	constructor(private readonly opts: PgListenerOptions) {
-		if (!/^[a-z_][a-z0-9_]*$/.test(opts.channel)) throw new Error(`PgListener: channel must be a plain SQL identifier (got "${opts.channel}")`);
+		if (!/^[a-z_][a-z0-9_]*$/.test(opts.channel))
+			throw new Error(`PgListener: channel must be a plain SQL identifier (got "${opts.channel}")`);
 	}
 
 	/** Resolves once the first LISTEN is active; rejects if that first connection fails. */

@@ -299,7 +299,8 @@ export class RoomManager {
 				await this.ctx.db.transaction().execute(async (trx) => {
 					const ids = await collabRepo.append(trx, rows);
 					if (this.ctx.dbKind === 'postgres')
-						for (const { id, doc } of ids) await collabRepo.notify(trx, NOTIFY_CHANNEL, JSON.stringify({ doc, id, node: this.opts.nodeId }));
+						for (const { id, doc } of ids)
+							await collabRepo.notify(trx, NOTIFY_CHANNEL, JSON.stringify({ doc, id, node: this.opts.nodeId }));
 				});
 			}
 		} catch (error) {
@@ -312,7 +313,11 @@ export class RoomManager {
 			for (const [room, b] of taken) {
 				// Put the batch back in front of anything that arrived meanwhile, acks keeping the larger count.
 				const newer = room.batch;
-				room.batch = { updates: [...b.updates, ...newer.updates], acks: new Map([...b.acks, ...newer.acks]), waiters: [...b.waiters, ...newer.waiters] };
+				room.batch = {
+					updates: [...b.updates, ...newer.updates],
+					acks: new Map([...b.acks, ...newer.acks]),
+					waiters: [...b.waiters, ...newer.waiters]
+				};
 				if (!room.destroyed) this.markDirty(room);
 				else for (const w of room.batch.waiters) w.reject(error instanceof Error ? error : new Error(String(error)));
 			}
