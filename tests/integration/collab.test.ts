@@ -127,7 +127,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 
 		// The viewer still receives everything (a read-only user reads the document).
 		await waitFor(() => listEntries(v.doc).some((e) => e.text === 'written by the responder'), 'the viewer to receive the document');
-		entry(w.doc, 'a later responder entry');
+		entry(w.doc, 'a later responder entry', '2026-11-23T08:05:00Z');
 		await waitFor(() => listEntries(v.doc).some((e) => e.text === 'a later responder entry'), 'the viewer to keep receiving');
 		await h.server.rooms.flushNow();
 		const server = await h.server.port.read(room, (d) => ({ texts: listEntries(d).map((e) => e.text), notes: notesOf(d).toString() }));
@@ -373,6 +373,36 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const { ws } = (await rawUpgrade(h, { path: `/collab/${randomUUID()}`, cookie: u.cookie })) as { ws: import('ws').WebSocket };
 		ws.send(new Uint8Array(8192));
 		expect((await closed(ws)).code).toBe(1009);
+	});
+
+	it('closes a socket that piles up updates whose dependencies never arrive', async () => {
+		const h = await harness({ maxPendingBytes: 2048 });
+		const room = randomUUID();
+		const u = await user();
+		const { ws } = (await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie })) as { ws: import('ws').WebSocket };
+		// Build updates that all depend on a first one we never send: the server must hold them as pending.
+		const local = new Y.Doc();
+		notesOf(local).insert(0, 'root');
+		const withheld = Y.encodeStateVector(local);
+		for (let i = 0; i < 20; i++) notesOf(local).insert(0, 'x'.repeat(200));
+		ws.send(encodeUpdate(Y.encodeStateAsUpdate(local, withheld)));
+		const result = await closed(ws);
+		expect(result.code).toBe(1008);
+		// The room is still usable and holds nothing from the dropped updates.
+		expect(await h.server.port.read(room, (d) => notesOf(d).toString())).toBe('');
+	});
+
+	it('closes every socket of a user whose sessions all end (e.g. disabled by an admin)', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const u = await makeUser(ctx, { role: 'responder' });
+		const [s1, s2] = [await sessionCookie(ctx, u.id), await sessionCookie(ctx, u.id)];
+		const a = client(h, { room, cookie: s1.cookie });
+		const b = client(h, { room, cookie: s2.cookie });
+		await Promise.all([synced(a), synced(b)]);
+		ctx.events.publish({ type: 'sessions.ended', userId: u.id, sessionIds: 'all' });
+		await waitFor(() => a.closes.length > 0 && b.closes.length > 0, 'both sockets to close', 1000);
+		expect([a.closes[0]!.code, b.closes[0]!.code]).toEqual([4401, 4401]);
 	});
 
 	it('stamps presence with the authenticated user: a client cannot pose as someone else', async () => {
