@@ -384,6 +384,17 @@ export interface ClockBreachTable {
 	met_at: Timestamp | null;
 }
 
+export interface ShareLinkTable {
+	/** The public half of the `id.secret` token. */
+	id: string;
+	secret_hash: Uint8Array;
+	created_by: string | null;
+	label: string;
+	expires_at: Timestamp;
+	revoked_at: Timestamp | null;
+	created_at: DefaultedTimestamp;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -414,6 +425,7 @@ export interface Database {
 	job_leases: JobLeaseTable;
 	reminders_sent: ReminderSentTable;
 	clock_breaches: ClockBreachTable;
+	share_links: ShareLinkTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -439,3 +451,4 @@ export type CommunicationRow = Selectable<CommunicationTable>;
 export type CommunicationEventRow = Selectable<CommunicationEventTable>;
 export type UpdateRequestRow = Selectable<UpdateRequestTable>;
 export type ClockBreachRow = Selectable<ClockBreachTable>;
+export type ShareLinkRow = Selectable<ShareLinkTable>;

@@ -4,6 +4,7 @@ import * as m20261123T1500 from './20261123T1500-collab';
 import * as m20261123T1510 from './20261123T1510-notifications';
 import * as m20261123T1530 from './20261123T1530-playbooks';
 import * as m20261123T1540 from './20261123T1540-escalation';
+import * as m20261123T1550 from './20261123T1550-board';
 import * as m20261123T1520 from './20261123T1520-incidents';
 
 /**
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
 	'20261123T1510-notifications': m20261123T1510,
 	'20261123T1520-incidents': m20261123T1520,
 	'20261123T1530-playbooks': m20261123T1530,
-	'20261123T1540-escalation': m20261123T1540
+	'20261123T1540-escalation': m20261123T1540,
+	'20261123T1550-board': m20261123T1550
 };
