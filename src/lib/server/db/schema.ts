@@ -395,6 +395,84 @@ export interface ShareLinkTable {
 	created_at: DefaultedTimestamp;
 }
 
+export interface ReviewTable {
+	id: string;
+	incident_id: string;
+	state: 'draft' | 'in_review' | 'published';
+	/** The latest published version; 0 until the first sign-off. */
+	version: Generated<number>;
+	/** `ReviewFacts` (services/review.service.ts). */
+	facts: Json;
+	facts_generated_at: Timestamp;
+	/** `ReviewContent` of the latest published version. */
+	content: Json | null;
+	content_hash: string | null;
+	submitted_by: string | null;
+	submitted_at: Timestamp | null;
+	signed_off_by: string | null;
+	signed_off_at: Timestamp | null;
+	waiver_reason: string | null;
+	waived_by: string | null;
+	waived_at: Timestamp | null;
+	row_version: Generated<number>;
+	created_at: Timestamp;
+	updated_at: Timestamp;
+}
+
+export interface ReviewVersionTable {
+	review_id: string;
+	version: number;
+	content: Json;
+	content_hash: string;
+	published_by: string | null;
+	published_at: Timestamp;
+}
+
+export interface ActionItemTable {
+	id: string;
+	incident_id: string;
+	review_id: string | null;
+	title: string;
+	owner_id: string | null;
+	/** YYYY-MM-DD in the organisation's time zone. */
+	due_date: string | null;
+	type: 'corrective' | 'preventive' | 'detective';
+	link: string | null;
+	status: 'open' | 'in_progress' | 'done' | 'cancelled';
+	created_by: string | null;
+	created_at: Timestamp;
+	updated_at: Timestamp;
+	closed_at: Timestamp | null;
+	reminded_soon_for: string | null;
+	reminded_overdue_for: string | null;
+	version: Generated<number>;
+}
+
+export interface SurveyTable {
+	id: string;
+	incident_id: string;
+	service_id: string;
+	recipient_id: string;
+	token_hash: string;
+	created_at: Timestamp;
+	expires_at: Timestamp;
+	used_at: Timestamp | null;
+	score: number | null;
+	comment: string | null;
+}
+
+export interface MonthlyReportTable {
+	id: string;
+	/** YYYY-MM. */
+	period: string;
+	/** Null = the whole organisation. */
+	org_unit_id: string | null;
+	/** `MonthlyReportData` (services/report.service.ts). */
+	data: Json;
+	generated_at: Timestamp;
+	generated_by: string | null;
+}
+
 export interface Database {
 	org_units: OrgUnitTable;
 	users: UserTable;
@@ -426,6 +504,11 @@ export interface Database {
 	reminders_sent: ReminderSentTable;
 	clock_breaches: ClockBreachTable;
 	share_links: ShareLinkTable;
+	reviews: ReviewTable;
+	review_versions: ReviewVersionTable;
+	action_items: ActionItemTable;
+	surveys: SurveyTable;
+	monthly_reports: MonthlyReportTable;
 }
 
 export type OrgUnitRow = Selectable<OrgUnitTable>;
@@ -452,3 +535,7 @@ export type CommunicationEventRow = Selectable<CommunicationEventTable>;
 export type UpdateRequestRow = Selectable<UpdateRequestTable>;
 export type ClockBreachRow = Selectable<ClockBreachTable>;
 export type ShareLinkRow = Selectable<ShareLinkTable>;
+export type ReviewRow = Selectable<ReviewTable>;
+export type ActionItemRow = Selectable<ActionItemTable>;
+export type SurveyRow = Selectable<SurveyTable>;
+export type MonthlyReportRow = Selectable<MonthlyReportTable>;

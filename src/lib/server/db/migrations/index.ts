@@ -5,6 +5,7 @@ import * as m20261123T1510 from './20261123T1510-notifications';
 import * as m20261123T1530 from './20261123T1530-playbooks';
 import * as m20261123T1540 from './20261123T1540-escalation';
 import * as m20261123T1550 from './20261123T1550-board';
+import * as m20261123T1600 from './20261123T1600-reviews';
 import * as m20261123T1520 from './20261123T1520-incidents';
 
 /**
@@ -18,5 +19,6 @@ export const migrations: Record<string, Migration> = {
 	'20261123T1520-incidents': m20261123T1520,
 	'20261123T1530-playbooks': m20261123T1530,
 	'20261123T1540-escalation': m20261123T1540,
-	'20261123T1550-board': m20261123T1550
+	'20261123T1550-board': m20261123T1550,
+	'20261123T1600-reviews': m20261123T1600
 };
