@@ -43,7 +43,15 @@ function failure(r: { ok: boolean; error?: { code: string; params?: Record<strin
 }
 
 async function incidentWithGroup(title: string) {
-	const inc = must(await declareIncident(ctx, manager.actor, { title, description: 'Core banking answers in 8 s', impact: 'extensive', urgency: 'high', services: [coreBanking] })).incident;
+	const inc = must(
+		await declareIncident(ctx, manager.actor, {
+			title,
+			description: 'Core banking answers in 8 s',
+			impact: 'extensive',
+			urgency: 'high',
+			services: [coreBanking]
+		})
+	).incident;
 	must(await addMember(ctx, manager.actor, { incidentId: inc.id, userId: deputy.id, role: 'deputy' }));
 	must(await addMember(ctx, manager.actor, { incidentId: inc.id, userId: comms.id, role: 'communications_lead' }));
 	return inc;
@@ -58,10 +66,24 @@ beforeAll(async () => {
 		read: async (_id, fn) => fn(doc)
 	};
 	ctx.notify = { send: async (n) => void notices.push(n) };
-	const hq = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } }));
-	const east = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id } }));
-	const team = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST-DB', nameZh: '数据库组', nameEn: 'DB team', kind: 'team', parentId: east.id } }));
-	coreBanking = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical', regions: ['east', 'north'] } })).id;
+	const hq = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } })
+	);
+	const east = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id }
+		})
+	);
+	const team = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST-DB', nameZh: '数据库组', nameEn: 'DB team', kind: 'team', parentId: east.id }
+		})
+	);
+	coreBanking = must(
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical', regions: ['east', 'north'] }
+		})
+	).id;
 	manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li', orgUnitId: team.id });
 	deputy = await makeUser(ctx, { role: 'responder', displayName: 'Zhao Min', orgUnitId: team.id });
 	comms = await makeUser(ctx, { role: 'responder', displayName: 'Sun Yu', orgUnitId: team.id });
@@ -75,8 +97,20 @@ beforeAll(async () => {
 			for (const [k, v] of Object.entries(fields)) m.set(k, v);
 			doc.getArray<Y.Map<unknown>>('timeline').push([m]);
 		};
-		add({ at: '2026-11-22T01:05:00.000Z', kind: 'action', text: new Y.Text('切换到备库 Switched to the standby database'), pinned: true, deletedAt: null });
-		add({ at: '2026-11-22T01:06:00.000Z', kind: 'action', text: new Y.Text('deleted entry'), pinned: true, deletedAt: '2026-11-22T01:07:00.000Z' });
+		add({
+			at: '2026-11-22T01:05:00.000Z',
+			kind: 'action',
+			text: new Y.Text('切换到备库 Switched to the standby database'),
+			pinned: true,
+			deletedAt: null
+		});
+		add({
+			at: '2026-11-22T01:06:00.000Z',
+			kind: 'action',
+			text: new Y.Text('deleted entry'),
+			pinned: true,
+			deletedAt: '2026-11-22T01:07:00.000Z'
+		});
 		add({ at: '2026-11-22T01:07:00.000Z', kind: 'note', text: new Y.Text('unpinned chatter'), pinned: false, deletedAt: null });
 	});
 });
@@ -117,7 +151,9 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		);
 		expect(edited.version).toBe(2);
 		expect(edited.revisions).toHaveLength(1);
-		const inserted = edited.revisions[0]!.diff.en.filter((d) => d.op === 'insert').map((d) => d.text).join('');
+		const inserted = edited.revisions[0]!.diff.en.filter((d) => d.op === 'insert')
+			.map((d) => d.text)
+			.join('');
 		expect(inserted).toContain('Call the vendor');
 		const stale = await editCommunication(ctx, comms.actor, { id: draft.id, version: 1, text: { eta: { 'zh-CN': 'x', en: 'x' } } });
 		expect(failure(stale).code).toBe('conflict');
@@ -145,7 +181,12 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		expect(notices.some((n) => n.event === 'report.returned' && n.recipients.includes(manager.id))).toBe(true);
 		expect(entries.some((e) => e.incidentId === inc.id && e.entry.text.en.includes('Add the number of affected branches'))).toBe(true);
 
-		must(await editCommunication(ctx, manager.actor, { id: draft.id, text: { impact: { 'zh-CN': '华东 120 个网点', en: '120 branches in the east' } } }));
+		must(
+			await editCommunication(ctx, manager.actor, {
+				id: draft.id,
+				text: { impact: { 'zh-CN': '华东 120 个网点', en: '120 branches in the east' } }
+			})
+		);
 		must(await submitCommunication(ctx, manager.actor, { id: draft.id }));
 		notices.length = 0;
 		const approved = must(await approveCommunication(ctx, deputy.actor, { id: draft.id }));
@@ -175,7 +216,9 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		const draft = must(await draftCommunication(ctx, manager.actor, { incidentId: inc.id, kind: 'head_office_report' }));
 		must(await submitCommunication(ctx, manager.actor, { id: draft.id }));
 		notices.length = 0;
-		const approved = must(await approveCommunication(ctx, manager.actor, { id: draft.id, overrideReason: 'Deputy unreachable, P1 report due in 2 minutes' }));
+		const approved = must(
+			await approveCommunication(ctx, manager.actor, { id: draft.id, overrideReason: 'Deputy unreachable, P1 report due in 2 minutes' })
+		);
 		expect(approved.overrideReason).toBe('Deputy unreachable, P1 report due in 2 minutes');
 		expect(approved.content.facts.approver?.override).toBe(true);
 		expect(approved.events.map((e) => e.action)).toContain('overridden');
@@ -186,14 +229,24 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		const second = must(await draftCommunication(ctx, deputy.actor, { incidentId: inc.id, kind: 'head_office_report' }));
 		expect(second.reportKind).toBe('progress');
 		expect(second.sequence).toBe(1);
-		must(await editCommunication(ctx, comms.actor, { id: second.id, text: { currentStatus: { 'zh-CN': '已恢复八成交易', en: '80% of transactions restored' } } }));
+		must(
+			await editCommunication(ctx, comms.actor, {
+				id: second.id,
+				text: { currentStatus: { 'zh-CN': '已恢复八成交易', en: '80% of transactions restored' } }
+			})
+		);
 		must(await submitCommunication(ctx, deputy.actor, { id: second.id }));
 		const deputyOverride = await approveCommunication(ctx, deputy.actor, { id: second.id, overrideReason: 'hurry' });
 		expect(failure(deputyOverride).code).toBe('forbidden');
 		const needless = await approveCommunication(ctx, manager.actor, { id: second.id, overrideReason: 'not needed' });
 		expect(failure(needless).code).toBe('invalid');
 		const ok2 = must(await approveCommunication(ctx, manager.actor, { id: second.id }));
-		expect(ok2.diff.en.filter((d) => d.op === 'insert').map((d) => d.text).join('')).toContain('80%');
+		expect(
+			ok2.diff.en
+				.filter((d) => d.op === 'insert')
+				.map((d) => d.text)
+				.join('')
+		).toContain('80%');
 	});
 
 	it('head office acknowledges, requests an update and asks a question: timeline entries and notifications reach the war room', async () => {
@@ -277,11 +330,12 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		const bad = await savePolicy(ctx, admin.actor, { rules: { headOfficeReportMinutes: { P1: -5 }, nonsense: 1 } });
 		expect(failure(bad).code).toBe('invalid');
 		expect(failure(await savePolicy(ctx, manager.actor, { rules: {} })).code).toBe('forbidden');
-		const saved = must(await savePolicy(ctx, admin.actor, { rules: { headOfficeReportMinutes: { P1: 20, P2: 90 }, warningLeadMinutes: 3 } }));
+		const saved = must(
+			await savePolicy(ctx, admin.actor, { rules: { headOfficeReportMinutes: { P1: 20, P2: 90 }, warningLeadMinutes: 3 } })
+		);
 		expect(saved.headOfficeReportMinutes.P1).toBe(20);
 		expect(saved.headOfficeAckMinutes).toBe(15);
 		expect((await getPolicy(ctx)).policy.warningLeadMinutes).toBe(3);
 		must(await savePolicy(ctx, admin.actor, { rules: {} }));
 	});
-
 });

@@ -42,10 +42,24 @@ beforeAll(async () => {
 		read: async () => [] as never
 	};
 	ctx.notify = { send: async (n) => void notices.push(n) };
-	const hq = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } }));
-	const region = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id } }));
-	const team = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST-NET', nameZh: '网络组', nameEn: 'Network team', kind: 'team', parentId: region.id } }));
-	service = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'NET', nameZh: '网络', nameEn: 'Network', criticality: 'critical', regions: ['east'] } })).id;
+	const hq = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } })
+	);
+	const region = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id }
+		})
+	);
+	const team = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST-NET', nameZh: '网络组', nameEn: 'Network team', kind: 'team', parentId: region.id }
+		})
+	);
+	service = must(
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'NET', nameZh: '网络', nameEn: 'Network', criticality: 'critical', regions: ['east'] }
+		})
+	).id;
 	manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li', orgUnitId: team.id });
 	responder = await makeUser(ctx, { role: 'responder', displayName: 'Li Qiang', orgUnitId: team.id });
 	regionalManager = await makeUser(ctx, { role: 'manager', displayName: 'Qian Hua', orgUnitId: region.id });
@@ -63,7 +77,10 @@ describe(`the scheduler on ${dbLabel}`, () => {
 		expect(() => cronPattern(45)).toThrow(/divide 60/);
 		expect(() => cronPattern(420)).toThrow(/divide an hour/);
 		expect(() => registerJob({ name: 'Bad Name', everySeconds: 30, run: async () => undefined })).toThrow(/kebab-case/);
-		expect(parseCoordinatorKey('escalation-clocks:2026-11-01T06:00:00.000Z')).toEqual({ name: 'escalation-clocks', slot: new Date('2026-11-01T06:00:00.000Z') });
+		expect(parseCoordinatorKey('escalation-clocks:2026-11-01T06:00:00.000Z')).toEqual({
+			name: 'escalation-clocks',
+			slot: new Date('2026-11-01T06:00:00.000Z')
+		});
 		expect(() => parseCoordinatorKey('nonsense')).toThrow(/malformed/);
 	});
 
@@ -87,10 +104,34 @@ describe(`the scheduler on ${dbLabel}`, () => {
 
 	it('a lease held by a running tick keeps another node off the next slot until it ends', async () => {
 		const now = new Date();
-		expect(await escalationRepo.tryTakeLease(ctx.db, { name: 'slow', holder: 'a', slot: new Date('2026-01-01T00:00:00Z'), until: new Date(now.getTime() + 60_000), now })).toBe(true);
-		expect(await escalationRepo.tryTakeLease(ctx.db, { name: 'slow', holder: 'b', slot: new Date('2026-01-01T00:00:30Z'), until: new Date(now.getTime() + 60_000), now })).toBe(false);
+		expect(
+			await escalationRepo.tryTakeLease(ctx.db, {
+				name: 'slow',
+				holder: 'a',
+				slot: new Date('2026-01-01T00:00:00Z'),
+				until: new Date(now.getTime() + 60_000),
+				now
+			})
+		).toBe(true);
+		expect(
+			await escalationRepo.tryTakeLease(ctx.db, {
+				name: 'slow',
+				holder: 'b',
+				slot: new Date('2026-01-01T00:00:30Z'),
+				until: new Date(now.getTime() + 60_000),
+				now
+			})
+		).toBe(false);
 		await escalationRepo.releaseLease(ctx.db, { name: 'slow', holder: 'a', now });
-		expect(await escalationRepo.tryTakeLease(ctx.db, { name: 'slow', holder: 'b', slot: new Date('2026-01-01T00:00:30Z'), until: new Date(now.getTime() + 60_000), now })).toBe(true);
+		expect(
+			await escalationRepo.tryTakeLease(ctx.db, {
+				name: 'slow',
+				holder: 'b',
+				slot: new Date('2026-01-01T00:00:30Z'),
+				until: new Date(now.getTime() + 60_000),
+				now
+			})
+		).toBe(true);
 	});
 });
 
@@ -128,7 +169,9 @@ describe(`the escalation-clocks job on ${dbLabel}`, () => {
 		const out = await runEscalationClocks(ctx, new Date('2026-11-20T11:00:00Z'));
 		expect(out.breaches).toBeGreaterThanOrEqual(2);
 		expect(byIncident(inc.id, 'clock.warning')).toHaveLength(0);
-		expect(byIncident(inc.id, 'clock.breach').map((n) => n.dedupeKey)).toContain(`clock:${inc.id}:report_due:2026-11-20T10:30:00.000Z:breach`);
+		expect(byIncident(inc.id, 'clock.breach').map((n) => n.dedupeKey)).toContain(
+			`clock:${inc.id}:report_due:2026-11-20T10:30:00.000Z:breach`
+		);
 		await runEscalationClocks(ctx, new Date('2026-11-20T11:00:30Z'));
 		expect(byIncident(inc.id, 'clock.breach').filter((n) => n.dedupeKey?.includes(':report_due:'))).toHaveLength(1);
 	});
@@ -137,7 +180,13 @@ describe(`the escalation-clocks job on ${dbLabel}`, () => {
 		const inc = await p1('2026-11-20T12:00:00Z', 'DNS failure');
 		must(await addMember(ctx, manager.actor, { incidentId: inc.id, userId: responder.id, role: 'technical_lead' }));
 		must(await pageMembers(ctx, manager.actor, { incidentId: inc.id, userIds: [responder.id] }));
-		const memberRow = () => ctx.db.selectFrom('incident_members').selectAll().where('incident_id', '=', inc.id).where('user_id', '=', responder.id).executeTakeFirstOrThrow();
+		const memberRow = () =>
+			ctx.db
+				.selectFrom('incident_members')
+				.selectAll()
+				.where('incident_id', '=', inc.id)
+				.where('user_id', '=', responder.id)
+				.executeTakeFirstOrThrow();
 		const pagesBefore = (await memberRow()).page_count;
 		notices.length = 0;
 		const out = await runEscalationClocks(ctx, new Date('2026-11-20T12:11:00Z'));
@@ -167,7 +216,14 @@ describe(`the escalation-clocks job on ${dbLabel}`, () => {
 		const other = await openDatabase({ databaseUrl: ctx.databaseUrl!, poolSize: 5 });
 		const otherNotices: NotifyInput[] = [];
 		const fixed = new Date('2026-11-21T08:31:00Z');
-		const ctxB: AppContext = { db: other.db, dbKind: other.kind, config: ctx.config, events: new EventBus(), now: () => fixed, notify: { send: async (n) => void otherNotices.push(n) } };
+		const ctxB: AppContext = {
+			db: other.db,
+			dbKind: other.kind,
+			config: ctx.config,
+			events: new EventBus(),
+			now: () => fixed,
+			notify: { send: async (n) => void otherNotices.push(n) }
+		};
 		ctx.setNow(fixed);
 		try {
 			const a = createJobRunner(ctx, { holderId: 'node-a', jobs: [escalationClocksJob] });
@@ -177,7 +233,10 @@ describe(`the escalation-clocks job on ${dbLabel}`, () => {
 			expect(ran.filter(Boolean)).toHaveLength(1);
 			// Even ticks that do run concurrently (no coordinator) send each reminder once: the claim is atomic.
 			await Promise.all([runEscalationClocks(ctx, fixed), runEscalationClocks(ctxB, fixed)]);
-			const all = [...byIncident(inc.id, 'clock.breach'), ...otherNotices.filter((n) => n.incidentId === inc.id && n.event === 'clock.breach')];
+			const all = [
+				...byIncident(inc.id, 'clock.breach'),
+				...otherNotices.filter((n) => n.incidentId === inc.id && n.event === 'clock.breach')
+			];
 			expect(all.map((n) => n.dedupeKey).sort()).toEqual([
 				`clock:${inc.id}:next_update_due:2026-11-21T08:30:00.000Z:breach`,
 				`clock:${inc.id}:report_due:2026-11-21T08:30:00.000Z:breach`

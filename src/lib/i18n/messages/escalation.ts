@@ -32,7 +32,8 @@ export default defineMessages({
 		'escalation.approved': 'Approved and sent.',
 		'escalation.acked': 'Acknowledged.',
 		'escalation.requested': 'Your request was sent to the war room.',
-		'escalation.error.own_draft': 'Nobody approves their own draft. Ask the deputy or another manager, or give a reason for an emergency override.',
+		'escalation.error.own_draft':
+			'Nobody approves their own draft. Ask the deputy or another manager, or give a reason for an emergency override.',
 		'escalation.error.not_head_office': 'Only head office acknowledges reports.',
 		'escalation.error.conflict': 'Someone else changed this in the meantime; reload and try again.',
 		'report.kind.initial': 'Initial report',
@@ -147,7 +148,8 @@ export default defineMessages({
 		'inbox.sentAt': 'Sent {at}',
 		'inbox.readOnly': 'You can read these reports; acknowledging is for head office.',
 		'escalation.policy.title': 'Escalation policy',
-		'escalation.policy.intro': 'Rules for reporting to head office and for update and acknowledgement clocks. Empty fields use the defaults; playbooks may tighten these rules for their incidents.',
+		'escalation.policy.intro':
+			'Rules for reporting to head office and for update and acknowledgement clocks. Empty fields use the defaults; playbooks may tighten these rules for their incidents.',
 		'escalation.policy.headOfficeReportMinutes': 'Report to head office within (minutes after declaration)',
 		'escalation.policy.updateIntervalMinutes': 'Progress update every (minutes)',
 		'escalation.policy.crossRegionToHeadOffice': 'Incidents affecting more than one region go to head office',

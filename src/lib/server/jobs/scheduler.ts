@@ -37,7 +37,8 @@ export function cronPattern(everySeconds: number): string {
 	if (!Number.isInteger(everySeconds) || everySeconds <= 0)
 		throw new Error(`everySeconds must be a positive whole number of seconds; got ${everySeconds}`);
 	if (everySeconds < SECONDS_PER_MINUTE) {
-		if (SECONDS_PER_MINUTE % everySeconds !== 0) throw new Error(`everySeconds ${everySeconds} must divide 60 so every minute has the same ticks`);
+		if (SECONDS_PER_MINUTE % everySeconds !== 0)
+			throw new Error(`everySeconds ${everySeconds} must divide 60 so every minute has the same ticks`);
 		return `*/${everySeconds} * * * * *`;
 	}
 	const minutes = everySeconds / SECONDS_PER_MINUTE;

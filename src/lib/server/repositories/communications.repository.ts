@@ -3,13 +3,7 @@
  * workflow events, head office's acknowledgements and update requests. SQL only.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type {
-	CommunicationEventRow,
-	CommunicationRow,
-	CommunicationTable,
-	Database,
-	UpdateRequestRow
-} from '../db/schema';
+import type { CommunicationEventRow, CommunicationRow, CommunicationTable, Database, UpdateRequestRow } from '../db/schema';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -65,7 +59,10 @@ export type CommunicationPatch = Partial<
 > & { content?: unknown; version?: number };
 
 /** Updates when the row is still at `expectedVersion` (optimistic concurrency); undefined otherwise. */
-export function update(db: Q, opts: { id: string; patch: CommunicationPatch; expectedVersion?: number }): Promise<CommunicationRow | undefined> {
+export function update(
+	db: Q,
+	opts: { id: string; patch: CommunicationPatch; expectedVersion?: number }
+): Promise<CommunicationRow | undefined> {
 	const { content, ...rest } = opts.patch;
 	let q = db
 		.updateTable('communications')
@@ -137,7 +134,10 @@ export function listSent(db: Q, opts: { incidentIds: readonly string[]; kind: Co
 
 // ---- content revisions ----
 
-export async function insertVersion(db: Q, row: { communicationId: string; version: number; content: unknown; editedBy: string | null; at: Date }): Promise<void> {
+export async function insertVersion(
+	db: Q,
+	row: { communicationId: string; version: number; content: unknown; editedBy: string | null; at: Date }
+): Promise<void> {
 	await db
 		.insertInto('communication_versions')
 		.values({
@@ -151,12 +151,7 @@ export async function insertVersion(db: Q, row: { communicationId: string; versi
 }
 
 export function listVersions(db: Q, communicationId: string) {
-	return db
-		.selectFrom('communication_versions')
-		.selectAll()
-		.where('communication_id', '=', communicationId)
-		.orderBy('version')
-		.execute();
+	return db.selectFrom('communication_versions').selectAll().where('communication_id', '=', communicationId).orderBy('version').execute();
 }
 
 // ---- workflow events ----

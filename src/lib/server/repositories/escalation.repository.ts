@@ -75,7 +75,11 @@ export async function claimReminder(
 
 export async function sentKeys(db: Q, incidentIds: readonly string[]): Promise<Set<string>> {
 	if (incidentIds.length === 0) return new Set();
-	const rows = await db.selectFrom('reminders_sent').select('key').where('incident_id', 'in', [...incidentIds]).execute();
+	const rows = await db
+		.selectFrom('reminders_sent')
+		.select('key')
+		.where('incident_id', 'in', [...incidentIds])
+		.execute();
 	return new Set(rows.map((r) => r.key));
 }
 
@@ -105,19 +109,32 @@ export async function recordBreach(
 
 export function listBreaches(db: Q, incidentIds: readonly string[]): Promise<ClockBreachRow[]> {
 	if (incidentIds.length === 0) return Promise.resolve([]);
-	return db.selectFrom('clock_breaches').selectAll().where('incident_id', 'in', [...incidentIds]).orderBy('due_at').execute();
+	return db
+		.selectFrom('clock_breaches')
+		.selectAll()
+		.where('incident_id', 'in', [...incidentIds])
+		.orderBy('due_at')
+		.execute();
 }
 
 // ---- reads the escalation features need from other features' tables ----
 
 /** Parsed playbook snapshots loaded into an incident, in load order. */
 export async function playbookSnapshots(db: Q, incidentId: string): Promise<unknown[]> {
-	const rows = await db.selectFrom('incident_playbooks').select('snapshot').where('incident_id', '=', incidentId).orderBy('loaded_at').execute();
+	const rows = await db
+		.selectFrom('incident_playbooks')
+		.select('snapshot')
+		.where('incident_id', '=', incidentId)
+		.orderBy('loaded_at')
+		.execute();
 	return rows.map((r) => (typeof r.snapshot === 'string' ? (JSON.parse(r.snapshot) as unknown) : r.snapshot));
 }
 
 /** Active users in the given org units with one of the given global roles. */
-export async function activeUsersIn(db: Q, opts: { orgUnitIds: readonly string[]; roles: readonly ('admin' | 'manager' | 'responder' | 'viewer')[] }): Promise<string[]> {
+export async function activeUsersIn(
+	db: Q,
+	opts: { orgUnitIds: readonly string[]; roles: readonly ('admin' | 'manager' | 'responder' | 'viewer')[] }
+): Promise<string[]> {
 	if (opts.orgUnitIds.length === 0 || opts.roles.length === 0) return [];
 	const rows = await db
 		.selectFrom('users')
@@ -130,7 +147,10 @@ export async function activeUsersIn(db: Q, opts: { orgUnitIds: readonly string[]
 }
 
 /** Priority changes of these incidents from the audit log (the incidents table keeps no history). */
-export async function priorityChanges(db: Q, incidentIds: readonly string[]): Promise<{ incidentId: string; at: Date; before: string | null; after: string | null }[]> {
+export async function priorityChanges(
+	db: Q,
+	incidentIds: readonly string[]
+): Promise<{ incidentId: string; at: Date; before: string | null; after: string | null }[]> {
 	if (incidentIds.length === 0) return [];
 	const rows = await db
 		.selectFrom('audit_events')

@@ -45,7 +45,17 @@ function clockLabel(kind: ClockKind): Bilingual {
 }
 
 function fmt(d: Date, timeZone: string): string {
-	return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d).replace(',', '');
+	return new Intl.DateTimeFormat('en-CA', {
+		timeZone,
+		year: 'numeric',
+		month: '2-digit',
+		day: '2-digit',
+		hour: '2-digit',
+		minute: '2-digit',
+		hourCycle: 'h23'
+	})
+		.format(d)
+		.replace(',', '');
 }
 
 const RANK: Record<Priority, number> = { P1: 1, P2: 2, P3: 3, P4: 4, P5: 5 };
@@ -66,10 +76,16 @@ export async function evaluateIncident(ctx: AppContext, incident: IncidentRow, n
 	]);
 	const regions = (servicesMap.get(incident.id) ?? []).flatMap((s) => s.regions);
 	const policy = await policyForIncident(ctx, incident, regions);
-	const acks = await commsRepo.listAcks(ctx.db, reports.map((r) => r.id));
+	const acks = await commsRepo.listAcks(
+		ctx.db,
+		reports.map((r) => r.id)
+	);
 	// Raised = moved to a more urgent priority; the report window then runs from the raise.
 	const raises = changes.filter((c) => c.before && c.after && RANK[c.after as Priority] < RANK[c.before as Priority]);
-	const lastApproved = [statusUpdates[0]?.approved_at, ...reports.map((r) => r.sent_at)].filter((d): d is Date => !!d).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+	const lastApproved =
+		[statusUpdates[0]?.approved_at, ...reports.map((r) => r.sent_at)]
+			.filter((d): d is Date => !!d)
+			.sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
 	const evaluation = evaluatePolicy({
 		incident: {
 			priority: incident.priority,
@@ -85,7 +101,11 @@ export async function evaluateIncident(ctx: AppContext, incident: IncidentRow, n
 			id: r.id,
 			kind: r.report_kind ?? 'initial',
 			sentAt: r.sent_at!,
-			ackedAt: acks.filter((a) => a.communication_id === r.id).map((a) => a.acked_at).sort((a, b) => a.getTime() - b.getTime())[0] ?? null
+			ackedAt:
+				acks
+					.filter((a) => a.communication_id === r.id)
+					.map((a) => a.acked_at)
+					.sort((a, b) => a.getTime() - b.getTime())[0] ?? null
 		})),
 		// A progress report to head office is an update too: either resets the update clock.
 		lastApprovedUpdateAt: lastApproved,
@@ -105,7 +125,9 @@ export async function getClocks(
 	ctx: AppContext,
 	actor: Actor,
 	opts: { incidentId: string }
-): Promise<Result<{ clocks: ClockView[]; mustEscalateToHeadOffice: boolean; reasons: string[]; drill: boolean; policy: EscalationPolicy; now: Date }>> {
+): Promise<
+	Result<{ clocks: ClockView[]; mustEscalateToHeadOffice: boolean; reasons: string[]; drill: boolean; policy: EscalationPolicy; now: Date }>
+> {
 	const loaded = await loadFor(ctx, actor, { ref: opts.incidentId, operation: 'view_incident' });
 	if (!loaded.ok) return loaded;
 	const now = ctx.now();
@@ -148,7 +170,10 @@ export async function runEscalationClocks(ctx: AppContext, now: Date): Promise<T
 	}
 	const incidents = await escalationRepo.incidentsWithClocks(ctx.db);
 	if (incidents.length === 0) return outcome;
-	const sent = await escalationRepo.sentKeys(ctx.db, incidents.map((i) => i.id));
+	const sent = await escalationRepo.sentKeys(
+		ctx.db,
+		incidents.map((i) => i.id)
+	);
 	let units: OrgUnitRow[] | undefined;
 	for (const incident of incidents) {
 		try {
@@ -197,15 +222,25 @@ async function act(ctx: AppContext, opts: { incident: IncidentRow; reminder: Rem
 	const members = await membersRepo.listActive(ctx.db, [incident.id]);
 	const command = members.filter((m) => ['incident_manager', 'deputy', 'communications_lead'].includes(m.role)).map((m) => m.user_id);
 	const minutes = Math.max(0, Math.ceil((reminder.dueAt.getTime() - now.getTime()) / MINUTE_MS));
-	const params = (locale: 'zh-CN' | 'en') => ({ number: incident.number, clock: label[locale], minutes, title: incident.title, due: fmt(reminder.dueAt, tz) });
+	const params = (locale: 'zh-CN' | 'en') => ({
+		number: incident.number,
+		clock: label[locale],
+		minutes,
+		title: incident.title,
+		due: fmt(reminder.dueAt, tz)
+	});
 	const title: Bilingual = {
 		'zh-CN': translate('zh-CN', reminder.stage === 'warning' ? 'clock.notify.warningTitle' : 'clock.notify.breachTitle', params('zh-CN')),
 		en: translate('en', reminder.stage === 'warning' ? 'clock.notify.warningTitle' : 'clock.notify.breachTitle', params('en'))
 	};
-	const body: Bilingual = { 'zh-CN': translate('zh-CN', 'clock.notify.body', params('zh-CN')), en: translate('en', 'clock.notify.body', params('en')) };
+	const body: Bilingual = {
+		'zh-CN': translate('zh-CN', 'clock.notify.body', params('zh-CN')),
+		en: translate('en', 'clock.notify.body', params('en'))
+	};
 	let recipients = command;
 	if (reminder.kind === 'member_ack_due' && reminder.subjectId) recipients = [...new Set([...command, reminder.subjectId])];
-	if (reminder.kind === 'head_office_ack_due' && reminder.stage === 'breach') recipients = [...new Set([...command, ...(await headOfficeUserIds(ctx))])];
+	if (reminder.kind === 'head_office_ack_due' && reminder.stage === 'breach')
+		recipients = [...new Set([...command, ...(await headOfficeUserIds(ctx))])];
 	await notify(ctx, {
 		event: reminder.stage === 'warning' ? 'clock.warning' : 'clock.breach',
 		incidentId: incident.id,
@@ -222,12 +257,19 @@ async function act(ctx: AppContext, opts: { incident: IncidentRow; reminder: Rem
 		incidentId: incident.id,
 		what: 'clock_breach',
 		board: true,
-		entry: { kind: 'escalation', text: { 'zh-CN': translate('zh-CN', 'clock.timeline.breach', params('zh-CN')), en: translate('en', 'clock.timeline.breach', params('en')) } }
+		entry: {
+			kind: 'escalation',
+			text: {
+				'zh-CN': translate('zh-CN', 'clock.timeline.breach', params('zh-CN')),
+				en: translate('en', 'clock.timeline.breach', params('en'))
+			}
+		}
 	});
 
 	if (reminder.kind === 'member_ack_due' && reminder.subjectId) {
 		const r = await pageMembers(ctx, SYSTEM_ACTOR, { incidentId: incident.id, userIds: [reminder.subjectId] });
-		if (!r.ok) log.warn('escalation clocks: re-page failed', { incidentId: incident.id, userId: reminder.subjectId, error: r.error.message });
+		if (!r.ok)
+			log.warn('escalation clocks: re-page failed', { incidentId: incident.id, userId: reminder.subjectId, error: r.error.message });
 		return r.ok ? r.value.length : 0;
 	}
 
@@ -235,7 +277,7 @@ async function act(ctx: AppContext, opts: { incident: IncidentRow; reminder: Rem
 		// One level up from the incident manager's unit (team → regional centre → head office).
 		const im = members.find((m) => m.role === 'incident_manager');
 		const levels = escalationLevels(pathOf(opts.units, im?.org_unit_id ?? null));
-		const up = im?.org_unit_id ? nextLevel(levels, im.org_unit_id) : levels.find((l) => l.kind === 'head_office') ?? null;
+		const up = im?.org_unit_id ? nextLevel(levels, im.org_unit_id) : (levels.find((l) => l.kind === 'head_office') ?? null);
 		if (!up) return 0;
 		const unit = opts.units.find((u) => u.id === up.id);
 		const managers = await escalationRepo.activeUsersIn(ctx.db, { orgUnitIds: [up.id], roles: ['manager', 'admin'] });
@@ -243,7 +285,10 @@ async function act(ctx: AppContext, opts: { incident: IncidentRow; reminder: Rem
 			event: 'clock.escalated',
 			incidentId: incident.id,
 			recipients: managers,
-			title: { 'zh-CN': translate('zh-CN', 'clock.notify.escalatedTitle', params('zh-CN')), en: translate('en', 'clock.notify.escalatedTitle', params('en')) },
+			title: {
+				'zh-CN': translate('zh-CN', 'clock.notify.escalatedTitle', params('zh-CN')),
+				en: translate('en', 'clock.notify.escalatedTitle', params('en'))
+			},
 			body,
 			link: `/incidents/${incident.id}/escalation`,
 			restricted: incident.restricted,

@@ -216,10 +216,16 @@ export function renderPlain(content: CommunicationContent, opts: { kind: Communi
 	if (opts.kind === 'head_office_report') {
 		const services = facts.services.map((s) => `${s.code} ${opts.locale === 'en' ? s.nameEn : s.nameZh}`).join(', ');
 		lines.push(`${t('report.field.number')}: ${facts.number}`, `${t('report.field.priority')}: ${facts.priority}`);
-		lines.push(`${t('report.field.detectedAt')}: ${fmtTime(facts.detectedAt, opts)}`, `${t('report.field.declaredAt')}: ${fmtTime(facts.declaredAt, opts)}`);
+		lines.push(
+			`${t('report.field.detectedAt')}: ${fmtTime(facts.detectedAt, opts)}`,
+			`${t('report.field.declaredAt')}: ${fmtTime(facts.declaredAt, opts)}`
+		);
 		lines.push(`${t('report.field.services')}: ${services || '—'}`);
 		lines.push(`${t('report.field.nextUpdateAt')}: ${fmtTime(facts.nextUpdateAt, opts)}`);
-		if (facts.inCharge) lines.push(`${t('report.field.inCharge')}: ${facts.inCharge.name} ${facts.inCharge.phone ?? ''} ${facts.inCharge.email ?? ''}`.trimEnd());
+		if (facts.inCharge)
+			lines.push(
+				`${t('report.field.inCharge')}: ${facts.inCharge.name} ${facts.inCharge.phone ?? ''} ${facts.inCharge.email ?? ''}`.trimEnd()
+			);
 	}
 	for (const f of fieldsOf(opts.kind)) {
 		const v = content.text[f]?.[opts.locale] ?? '';
@@ -228,7 +234,11 @@ export function renderPlain(content: CommunicationContent, opts: { kind: Communi
 	return lines.join('\n') + '\n';
 }
 
-function diffBoth(prev: CommunicationContent | null, cur: CommunicationContent, opts: { kind: CommunicationKind; timeZone: string }): Record<Locale, DiffOp[]> {
+function diffBoth(
+	prev: CommunicationContent | null,
+	cur: CommunicationContent,
+	opts: { kind: CommunicationKind; timeZone: string }
+): Record<Locale, DiffOp[]> {
 	const one = (locale: Locale) => diffText(prev ? renderPlain(prev, { ...opts, locale }) : '', renderPlain(cur, { ...opts, locale }));
 	return { 'zh-CN': one('zh-CN'), en: one('en') };
 }
@@ -253,7 +263,11 @@ export async function getPolicy(ctx: AppContext): Promise<{ policy: EscalationPo
 }
 
 /** The policy for one incident: the organisation's, tightened by the escalation rules of its loaded playbooks. */
-export async function policyForIncident(ctx: AppContext, incident: Pick<IncidentRow, 'id' | 'priority'>, regions: readonly string[]): Promise<EscalationPolicy> {
+export async function policyForIncident(
+	ctx: AppContext,
+	incident: Pick<IncidentRow, 'id' | 'priority'>,
+	regions: readonly string[]
+): Promise<EscalationPolicy> {
 	let { policy } = await getPolicy(ctx);
 	const playbooks = (await escalationRepo.playbookSnapshots(ctx.db, incident.id)) as Playbook[];
 	const multiRegion = new Set(regions).size > 1;
@@ -274,8 +288,13 @@ export async function policyForIncident(ctx: AppContext, incident: Pick<Incident
  * Saves the organisation's rules (admins only). `rules` is a partial policy; every duration is
  * checked (positive minutes, known priorities) and reported per field.
  */
-export async function savePolicy(ctx: AppContext, actor: Actor, opts: { rules: unknown }): Promise<Result<EscalationPolicy, ValidationFailure>> {
-	if (actor.globalRole !== 'admin' && actor.kind !== 'system') return err(forbidden('Only administrators edit the escalation policy', 'role'));
+export async function savePolicy(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { rules: unknown }
+): Promise<Result<EscalationPolicy, ValidationFailure>> {
+	if (actor.globalRole !== 'admin' && actor.kind !== 'system')
+		return err(forbidden('Only administrators edit the escalation policy', 'role'));
 	if (typeof opts.rules !== 'object' || opts.rules === null || Array.isArray(opts.rules))
 		return invalid([{ code: 'invalid_type', message: 'rules must be an object', field: 'rules' }]);
 	const known = new Set(Object.keys(DEFAULT_ESCALATION_POLICY));
@@ -290,7 +309,15 @@ export async function savePolicy(ctx: AppContext, actor: Actor, opts: { rules: u
 	const before = await getPolicy(ctx);
 	await ctx.db.transaction().execute(async (trx) => {
 		await escalationRepo.savePolicy(trx, { rules, updatedBy: actor.userId, at: now });
-		await audit.record(trx, { actorId: actor.userId, action: 'escalation_policy.update', subjectType: 'escalation_policy', subjectId: '1', before: before.rules, after: rules, at: now });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'escalation_policy.update',
+			subjectType: 'escalation_policy',
+			subjectId: '1',
+			before: before.rules,
+			after: rules,
+			at: now
+		});
 	});
 	return ok((await getPolicy(ctx)).policy);
 }
@@ -334,7 +361,8 @@ async function incidentFacts(ctx: AppContext, incident: IncidentRow): Promise<{ 
 	const im = members.find((m) => m.role === 'incident_manager');
 	const policy = await policyForIncident(ctx, incident, regions);
 	const interval = policy.updateIntervalMinutes[incident.priority];
-	const nextUpdateAt = interval !== undefined && isActiveStatus(incident.status) ? new Date(ctx.now().getTime() + interval * 60_000).toISOString() : null;
+	const nextUpdateAt =
+		interval !== undefined && isActiveStatus(incident.status) ? new Date(ctx.now().getTime() + interval * 60_000).toISOString() : null;
 	return {
 		policy,
 		facts: {
@@ -358,7 +386,11 @@ function statusText(status: IncidentStatus): Bilingual {
 }
 
 /** The playbook's template of a kind, if a loaded playbook has one (the first loaded wins). */
-async function playbookTemplate(ctx: AppContext, incidentId: string, kind: CommunicationTemplate['kind']): Promise<CommunicationTemplate | undefined> {
+async function playbookTemplate(
+	ctx: AppContext,
+	incidentId: string,
+	kind: CommunicationTemplate['kind']
+): Promise<CommunicationTemplate | undefined> {
 	const playbooks = (await escalationRepo.playbookSnapshots(ctx.db, incidentId)) as Playbook[];
 	for (const pb of playbooks) {
 		const tpl = pb.communications?.find((c) => c.kind === kind);
@@ -373,18 +405,29 @@ function draftText(
 ): Partial<Record<TextField, Bilingual>> {
 	const { incident, facts, timeline } = opts;
 	const per = (fn: (locale: Locale) => string): Bilingual => ({ 'zh-CN': fn('zh-CN'), en: fn('en') });
-	const services = (locale: Locale) => facts.services.map((s) => (locale === 'en' ? s.nameEn : s.nameZh)).join(locale === 'en' ? ', ' : '、');
+	const services = (locale: Locale) =>
+		facts.services.map((s) => (locale === 'en' ? s.nameEn : s.nameZh)).join(locale === 'en' ? ', ' : '、');
 	const actions = per((locale) =>
 		timeline
 			.filter((e) => e.kind !== 'note')
 			.map((e) => `${fmtTime(e.at, { locale, timeZone: opts.timeZone })} ${e.text[locale]}`)
 			.join('\n')
 	);
-	const contact = per((locale) => (facts.inCharge ? [facts.inCharge.name, facts.inCharge.phone, facts.inCharge.email].filter(Boolean).join(' / ') : translate(locale, 'report.draft.noManager')));
+	const contact = per((locale) =>
+		facts.inCharge
+			? [facts.inCharge.name, facts.inCharge.phone, facts.inCharge.email].filter(Boolean).join(' / ')
+			: translate(locale, 'report.draft.noManager')
+	);
 	if (kind === 'head_office_report') {
 		return {
 			title: { 'zh-CN': incident.title, en: incident.title },
-			impact: per((locale) => translate(locale, 'report.draft.impact', { services: services(locale) || '—', regions: facts.regions.join(', ') || '—', description: incident.description || '—' })),
+			impact: per((locale) =>
+				translate(locale, 'report.draft.impact', {
+					services: services(locale) || '—',
+					regions: facts.regions.join(', ') || '—',
+					description: incident.description || '—'
+				})
+			),
 			currentStatus: statusText(incident.status),
 			actionsTaken: actions,
 			nextSteps: { 'zh-CN': '', en: '' },
@@ -404,10 +447,18 @@ function draftText(
 		'incident.nextUpdateAt': fmtTime(facts.nextUpdateAt, { locale, timeZone: opts.timeZone }),
 		'incident.actionsTaken': actions[locale]
 	});
-	const headline = per((locale) => translate(locale, 'report.draft.headline', { number: facts.number, status: statusText(incident.status)[locale], title: incident.title }));
+	const headline = per((locale) =>
+		translate(locale, 'report.draft.headline', { number: facts.number, status: statusText(incident.status)[locale], title: incident.title })
+	);
 	const body = opts.template
 		? per((locale) => renderTemplate(opts.template!.body[locale] ?? opts.template!.body['zh-CN'] ?? '', values(locale)))
-		: per((locale) => translate(locale, 'report.draft.body', { services: services(locale) || '—', status: statusText(incident.status)[locale], next: fmtTime(facts.nextUpdateAt, { locale, timeZone: opts.timeZone }) }));
+		: per((locale) =>
+				translate(locale, 'report.draft.body', {
+					services: services(locale) || '—',
+					status: statusText(incident.status)[locale],
+					next: fmtTime(facts.nextUpdateAt, { locale, timeZone: opts.timeZone })
+				})
+			);
 	return { headline, body };
 }
 
@@ -420,7 +471,8 @@ async function loadCommunication(
 	actor: Actor,
 	opts: { id: unknown; operation?: (kind: CommunicationKind) => Operation }
 ): Promise<Result<{ comm: CommunicationRow; incident: IncidentRow; member: Awaited<ReturnType<typeof membersRepo.findActive>> }>> {
-	if (typeof opts.id !== 'string' || opts.id.length === 0 || opts.id.length > 100) return err({ code: 'not_found', message: 'No such report or status update' });
+	if (typeof opts.id !== 'string' || opts.id.length === 0 || opts.id.length > 100)
+		return err({ code: 'not_found', message: 'No such report or status update' });
 	const comm = await commsRepo.findById(ctx.db, opts.id);
 	if (!comm) return err({ code: 'not_found', message: 'No such report or status update' });
 	const loaded = await loadFor(ctx, actor, { ref: comm.incident_id, operation: opts.operation?.(comm.kind) });
@@ -448,7 +500,12 @@ async function views(ctx: AppContext, rows: CommunicationRow[]): Promise<Communi
 		for (let i = 1; i < versions.length; i++) {
 			const prev = parseContent(versions[i - 1]!);
 			const cur = parseContent(versions[i]!);
-			revisions.push({ version: versions[i]!.version, editedAt: versions[i]!.edited_at, editorName: nameOf(versions[i]!.edited_by), diff: diffBoth(prev, cur, { kind: r.kind, timeZone }) });
+			revisions.push({
+				version: versions[i]!.version,
+				editedAt: versions[i]!.edited_at,
+				editorName: nameOf(versions[i]!.edited_by),
+				diff: diffBoth(prev, cur, { kind: r.kind, timeZone })
+			});
 		}
 		out.push({
 			id: r.id,
@@ -536,7 +593,8 @@ export async function draftCommunication(
 	if (!loaded.ok) return loaded;
 	const { incident } = loaded.value;
 	if (incident.declared_at === null) return err(conflict('Only a declared incident is reported; accept or declare it first'));
-	if (incident.status === 'closed' || incident.status === 'rejected') return err(conflict(`The incident is ${incident.status}; nothing more is reported`));
+	if (incident.status === 'closed' || incident.status === 'rejected')
+		return err(conflict(`The incident is ${incident.status}; nothing more is reported`));
 	const open = await commsRepo.findOpen(ctx.db, { incidentId: incident.id, kind });
 	if (open) return err(conflict('A draft is already open; finish or send it first', { communicationId: open.id }));
 
@@ -551,7 +609,13 @@ export async function draftCommunication(
 			reportKind = opts.reportKind as ReportKind;
 		} else reportKind = fallback;
 		if (reportKind === 'initial' && sent.some((c) => c.report_kind === 'initial'))
-			return invalid([{ code: 'invalid_value', message: 'The initial report was already sent; this one is a progress update or the final report', field: 'reportKind' }]);
+			return invalid([
+				{
+					code: 'invalid_value',
+					message: 'The initial report was already sent; this one is a progress update or the final report',
+					field: 'reportKind'
+				}
+			]);
 		if (reportKind !== 'initial' && !sent.some((c) => c.report_kind === 'initial'))
 			return invalid([{ code: 'invalid_value', message: 'The initial report comes first', field: 'reportKind' }]);
 		if (reportKind === 'final' && isActiveStatus(incident.status))
@@ -562,15 +626,42 @@ export async function draftCommunication(
 	const { facts } = await incidentFacts(ctx, incident);
 	const timeline = await pinnedTimeline(ctx, incident.id);
 	const template = kind === 'status_update' ? await playbookTemplate(ctx, incident.id, 'internal_update') : undefined;
-	const content: CommunicationContent = { facts, text: draftText(kind, { incident, facts, timeline, timeZone: ctx.config.orgTimeZone, template }) };
+	const content: CommunicationContent = {
+		facts,
+		text: draftText(kind, { incident, facts, timeline, timeZone: ctx.config.orgTimeZone, template })
+	};
 	const now = ctx.now();
 	const id = crypto.randomUUID();
 	try {
 		await ctx.db.transaction().execute(async (trx) => {
-			await commsRepo.insert(trx, { id, incident_id: incident.id, kind, report_kind: reportKind, sequence, content, drafted_by: actor.userId, at: now });
+			await commsRepo.insert(trx, {
+				id,
+				incident_id: incident.id,
+				kind,
+				report_kind: reportKind,
+				sequence,
+				content,
+				drafted_by: actor.userId,
+				at: now
+			});
 			await commsRepo.insertVersion(trx, { communicationId: id, version: 1, content, editedBy: actor.userId, at: now });
-			await commsRepo.insertEvent(trx, { id: crypto.randomUUID(), communication_id: id, action: 'drafted', actor_id: actor.userId, comment: null, version: 1, at: now });
-			await audit.record(trx, { actorId: actor.userId, action: `${kind}.draft`, subjectType: 'communication', subjectId: id, after: { incidentId: incident.id, reportKind, sequence }, at: now });
+			await commsRepo.insertEvent(trx, {
+				id: crypto.randomUUID(),
+				communication_id: id,
+				action: 'drafted',
+				actor_id: actor.userId,
+				comment: null,
+				version: 1,
+				at: now
+			});
+			await audit.record(trx, {
+				actorId: actor.userId,
+				action: `${kind}.draft`,
+				subjectType: 'communication',
+				subjectId: id,
+				after: { incidentId: incident.id, reportKind, sequence },
+				at: now
+			});
 		});
 	} catch (error) {
 		// Two people pressed "draft" at once: the partial unique index let one through.
@@ -602,7 +693,8 @@ export async function editCommunication(
 	const loaded = await loadCommunication(ctx, actor, { id: opts.id, operation: (k) => kindOperations[k].draft });
 	if (!loaded.ok) return loaded;
 	const { comm, incident } = loaded.value;
-	if (comm.state !== 'draft' && comm.state !== 'returned') return err(conflict(`A ${comm.state} report can no longer be edited`, { state: comm.state }));
+	if (comm.state !== 'draft' && comm.state !== 'returned')
+		return err(conflict(`A ${comm.state} report can no longer be edited`, { state: comm.state }));
 	const expected = expectedVersion(opts.version);
 	if (isError(expected)) return invalid([expected]);
 	if (typeof opts.text !== 'object' || opts.text === null || Array.isArray(opts.text))
@@ -621,7 +713,11 @@ export async function editCommunication(
 		const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
 		const pair: Partial<Bilingual> = {};
 		for (const locale of ['zh-CN', 'en'] as const) {
-			const r = text(`text.${f}.${locale}`, v[locale], { max: FIELD_MAX_CHARS[f], multiline: f !== 'title' && f !== 'headline', required: f === 'title' || f === 'headline' });
+			const r = text(`text.${f}.${locale}`, v[locale], {
+				max: FIELD_MAX_CHARS[f],
+				multiline: f !== 'title' && f !== 'headline',
+				required: f === 'title' || f === 'headline'
+			});
 			if (isError(r)) errors.push(r);
 			else pair[locale] = r ?? '';
 		}
@@ -641,8 +737,24 @@ export async function editCommunication(
 		});
 		if (!row || (row.state !== 'draft' && row.state !== 'returned')) return undefined;
 		await commsRepo.insertVersion(trx, { communicationId: comm.id, version: row.version, content: next, editedBy: actor.userId, at: now });
-		await commsRepo.insertEvent(trx, { id: crypto.randomUUID(), communication_id: comm.id, action: 'edited', actor_id: actor.userId, comment: null, version: row.version, at: now });
-		await audit.record(trx, { actorId: actor.userId, action: `${comm.kind}.edit`, subjectType: 'communication', subjectId: comm.id, before: { version: comm.version }, after: { version: row.version, text: next.text }, at: now });
+		await commsRepo.insertEvent(trx, {
+			id: crypto.randomUUID(),
+			communication_id: comm.id,
+			action: 'edited',
+			actor_id: actor.userId,
+			comment: null,
+			version: row.version,
+			at: now
+		});
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: `${comm.kind}.edit`,
+			subjectType: 'communication',
+			subjectId: comm.id,
+			before: { version: comm.version },
+			after: { version: row.version, text: next.text },
+			at: now
+		});
 		return row;
 	});
 	if (!saved) return err(conflict('Someone else changed this report; reload and try again', { version: comm.version }));
@@ -653,7 +765,9 @@ export async function editCommunication(
 /** Who should hear about a communication's progress: the incident manager, deputy and communications lead. */
 async function commandRecipients(ctx: AppContext, incidentId: string, except?: string | null): Promise<string[]> {
 	const members = await membersRepo.listActive(ctx.db, [incidentId]);
-	return members.filter((m) => ['incident_manager', 'deputy', 'communications_lead'].includes(m.role) && m.user_id !== except).map((m) => m.user_id);
+	return members
+		.filter((m) => ['incident_manager', 'deputy', 'communications_lead'].includes(m.role) && m.user_id !== except)
+		.map((m) => m.user_id);
 }
 
 function kindLabel(comm: Pick<CommunicationRow, 'kind' | 'report_kind' | 'sequence'>): Bilingual {
@@ -678,7 +792,8 @@ async function transition(
 		const locked = await commsRepo.findByIdForUpdate(trx, opts.comm.id);
 		if (!locked) return notFound();
 		if (!opts.from.includes(locked.state)) return conflict(`This report is ${locked.state} now; reload`, { state: locked.state });
-		if (locked.version !== opts.comm.version) return conflict('Someone else changed this report; reload and try again', { version: locked.version });
+		if (locked.version !== opts.comm.version)
+			return conflict('Someone else changed this report; reload and try again', { version: locked.version });
 		const row = await commsRepo.update(trx, { id: locked.id, patch: { ...opts.patch, updated_at: now } });
 		await commsRepo.insertEvent(trx, {
 			id: crypto.randomUUID(),
@@ -702,13 +817,20 @@ async function transition(
 	});
 }
 
-export async function submitCommunication(ctx: AppContext, actor: Actor, opts: { id: unknown }): Promise<Result<CommunicationView, ValidationFailure>> {
+export async function submitCommunication(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { id: unknown }
+): Promise<Result<CommunicationView, ValidationFailure>> {
 	const loaded = await loadCommunication(ctx, actor, { id: opts.id, operation: (k) => kindOperations[k].draft });
 	if (!loaded.ok) return loaded;
 	const { comm, incident } = loaded.value;
 	const content = parseContent(comm);
-	const missing = fieldsOf(comm.kind).filter((f) => f === 'title' || f === 'headline' || f === 'currentStatus' || f === 'body').filter((f) => !content.text[f]?.['zh-CN']?.trim() && !content.text[f]?.en?.trim());
-	if (missing.length) return invalid(missing.map((f) => ({ code: 'required', message: `${f} is required before submitting`, field: `text.${f}` })));
+	const missing = fieldsOf(comm.kind)
+		.filter((f) => f === 'title' || f === 'headline' || f === 'currentStatus' || f === 'body')
+		.filter((f) => !content.text[f]?.['zh-CN']?.trim() && !content.text[f]?.en?.trim());
+	if (missing.length)
+		return invalid(missing.map((f) => ({ code: 'required', message: `${f} is required before submitting`, field: `text.${f}` })));
 	const now = ctx.now();
 	const r = await transition(ctx, actor, {
 		comm,
@@ -742,7 +864,11 @@ function biKind(key: string, params: Params, kind: Bilingual): Bilingual {
 	return { 'zh-CN': translate('zh-CN', key, { ...params, kind: kind['zh-CN'] }), en: translate('en', key, { ...params, kind: kind.en }) };
 }
 
-export async function returnCommunication(ctx: AppContext, actor: Actor, opts: { id: unknown; comment: unknown }): Promise<Result<CommunicationView, ValidationFailure>> {
+export async function returnCommunication(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { id: unknown; comment: unknown }
+): Promise<Result<CommunicationView, ValidationFailure>> {
 	const loaded = await loadCommunication(ctx, actor, { id: opts.id, operation: (k) => kindOperations[k].approve });
 	if (!loaded.ok) return loaded;
 	const { comm, incident } = loaded.value;
@@ -758,7 +884,12 @@ export async function returnCommunication(ctx: AppContext, actor: Actor, opts: {
 	});
 	if (isError(r)) return err(r);
 	const label = kindLabel(comm);
-	await afterCommit(ctx, { incidentId: incident.id, what: 'communication', board: false, entry: { kind: 'communication', text: biKind('report.timeline.returned', { actor: actor.displayName, comment: comment! }, label) } });
+	await afterCommit(ctx, {
+		incidentId: incident.id,
+		what: 'communication',
+		board: false,
+		entry: { kind: 'communication', text: biKind('report.timeline.returned', { actor: actor.displayName, comment: comment! }, label) }
+	});
 	const recipients = [...new Set([comm.drafted_by, comm.submitted_by].filter((u): u is string => !!u && u !== actor.userId))];
 	await notify(ctx, {
 		event: 'report.returned',
@@ -798,14 +929,23 @@ export async function approveCommunication(
 	const approveOp = kindOperations[comm.kind].approve;
 	if (own) {
 		if (!reason)
-			return err(forbidden('Nobody approves their own draft; ask the deputy or another manager, or give a reason for an emergency override', 'own_draft'));
+			return err(
+				forbidden(
+					'Nobody approves their own draft; ask the deputy or another manager, or give a reason for an emergency override',
+					'own_draft'
+				)
+			);
 		// An emergency override: the incident manager of this incident, or anyone holding override_approval.
 		const isManager = member?.role === 'incident_manager';
-		if (!isManager && denial(actor, { operation: 'override_approval', incident, member })) return err(forbidden('Only the incident manager or a manager may override the four-eyes rule', 'role'));
+		if (!isManager && denial(actor, { operation: 'override_approval', incident, member }))
+			return err(forbidden('Only the incident manager or a manager may override the four-eyes rule', 'role'));
 	} else {
 		const denied = denial(actor, { operation: approveOp, incident, member });
 		if (denied) return err(denied);
-		if (reason) return invalid([{ code: 'invalid_value', message: 'An override reason is only for approving your own draft', field: 'overrideReason' }]);
+		if (reason)
+			return invalid([
+				{ code: 'invalid_value', message: 'An override reason is only for approving your own draft', field: 'overrideReason' }
+			]);
 	}
 	const now = ctx.now();
 	const content = parseContent(comm);
@@ -814,7 +954,14 @@ export async function approveCommunication(
 	const r = await transition(ctx, actor, {
 		comm,
 		from: ['submitted'],
-		patch: { state: 'approved', approved_by: actor.userId, approved_at: now, override_reason: own ? reason! : null, content: frozen, content_hash: hash },
+		patch: {
+			state: 'approved',
+			approved_by: actor.userId,
+			approved_at: now,
+			override_reason: own ? reason! : null,
+			content: frozen,
+			content_hash: hash
+		},
 		event: { action: own ? 'overridden' : 'approved', comment: own ? reason! : null },
 		auditAfter: { contentHash: hash, override: own, overrideReason: own ? reason : null }
 	});
@@ -827,7 +974,9 @@ export async function approveCommunication(
 		entry: {
 			kind: 'communication',
 			pinned: own,
-			text: own ? biKind('report.timeline.overridden', { actor: actor.displayName, reason: reason! }, label) : biKind('report.timeline.approved', { actor: actor.displayName }, label)
+			text: own
+				? biKind('report.timeline.overridden', { actor: actor.displayName, reason: reason! }, label)
+				: biKind('report.timeline.approved', { actor: actor.displayName }, label)
 		}
 	});
 	await deliverApproved(ctx, { id: comm.id });
@@ -864,7 +1013,11 @@ export async function deliverApproved(ctx: AppContext, opts: { id: string }): Pr
 		event: comm.kind === 'head_office_report' ? 'report.sent' : 'status_update.published',
 		incidentId: incident.id,
 		recipients,
-		title: biKind('report.notify.sentTitle', { number: incident.number, priority: incident.priority, drill: incident.drill ? 1 : 0 }, label),
+		title: biKind(
+			'report.notify.sentTitle',
+			{ number: incident.number, priority: incident.priority, drill: incident.drill ? 1 : 0 },
+			label
+		),
 		body: {
 			'zh-CN': `${title['zh-CN']}\n${content.text.currentStatus?.['zh-CN'] ?? content.text.body?.['zh-CN'] ?? ''}${comm.override_reason ? `\n${translate('zh-CN', 'report.overrideFlag')}` : ''}`,
 			en: `${title.en}\n${content.text.currentStatus?.en ?? content.text.body?.en ?? ''}${comm.override_reason ? `\n${translate('en', 'report.overrideFlag')}` : ''}`
@@ -878,9 +1031,24 @@ export async function deliverApproved(ctx: AppContext, opts: { id: string }): Pr
 		const locked = await commsRepo.findByIdForUpdate(trx, comm.id);
 		if (!locked || locked.state !== 'approved') return false;
 		await commsRepo.update(trx, { id: comm.id, patch: { state: 'sent', sent_at: now, updated_at: now } });
-		await commsRepo.insertEvent(trx, { id: crypto.randomUUID(), communication_id: comm.id, action: 'sent', actor_id: null, comment: null, version: locked.version, at: now });
+		await commsRepo.insertEvent(trx, {
+			id: crypto.randomUUID(),
+			communication_id: comm.id,
+			action: 'sent',
+			actor_id: null,
+			comment: null,
+			version: locked.version,
+			at: now
+		});
 		await commsRepo.answerOpenRequests(trx, { incidentId: incident.id, communicationId: comm.id, at: now });
-		await audit.record(trx, { actorId: null, action: `${comm.kind}.sent`, subjectType: 'communication', subjectId: comm.id, after: { contentHash: locked.content_hash, recipients: recipients.length }, at: now });
+		await audit.record(trx, {
+			actorId: null,
+			action: `${comm.kind}.sent`,
+			subjectType: 'communication',
+			subjectId: comm.id,
+			after: { contentHash: locked.content_hash, recipients: recipients.length },
+			at: now
+		});
 		return true;
 	});
 	if (sent)
@@ -888,7 +1056,11 @@ export async function deliverApproved(ctx: AppContext, opts: { id: string }): Pr
 			incidentId: incident.id,
 			what: 'communication',
 			board: true,
-			entry: { kind: 'escalation', pinned: comm.kind === 'head_office_report', text: biKind('report.timeline.sent', { count: recipients.length }, label) }
+			entry: {
+				kind: 'escalation',
+				pinned: comm.kind === 'head_office_report',
+				text: biKind('report.timeline.sent', { count: recipients.length }, label)
+			}
 		});
 	return sent;
 }
@@ -904,17 +1076,30 @@ async function isHeadOfficeUser(ctx: AppContext, actor: Actor): Promise<boolean>
 }
 
 /** Head office acknowledges receipt of a sent report. Idempotent (`first: false` the second time). */
-export async function acknowledgeReport(ctx: AppContext, actor: Actor, opts: { id: unknown }): Promise<Result<{ first: boolean; ackedAt: Date }, ValidationFailure>> {
+export async function acknowledgeReport(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { id: unknown }
+): Promise<Result<{ first: boolean; ackedAt: Date }, ValidationFailure>> {
 	const loaded = await loadCommunication(ctx, actor, { id: opts.id, operation: () => 'ack_head_office_report' });
 	if (!loaded.ok) return loaded;
 	const { comm, incident } = loaded.value;
 	if (comm.kind !== 'head_office_report') return err(conflict('Only reports to head office are acknowledged'));
 	if (comm.state !== 'sent') return err(conflict('This report has not been sent yet'));
-	if (actor.globalRole !== 'admin' && !(await isHeadOfficeUser(ctx, actor))) return err(forbidden('Only head office acknowledges reports', 'not_head_office'));
+	if (actor.globalRole !== 'admin' && !(await isHeadOfficeUser(ctx, actor)))
+		return err(forbidden('Only head office acknowledges reports', 'not_head_office'));
 	const now = ctx.now();
 	const first = await ctx.db.transaction().execute(async (trx) => {
 		const inserted = await commsRepo.insertAck(trx, { communicationId: comm.id, userId: actor.userId!, at: now });
-		if (inserted) await audit.record(trx, { actorId: actor.userId, action: 'head_office_report.ack', subjectType: 'communication', subjectId: comm.id, after: { contentHash: comm.content_hash }, at: now });
+		if (inserted)
+			await audit.record(trx, {
+				actorId: actor.userId,
+				action: 'head_office_report.ack',
+				subjectType: 'communication',
+				subjectId: comm.id,
+				after: { contentHash: comm.content_hash },
+				at: now
+			});
 		return inserted;
 	});
 	if (!first) {
@@ -922,7 +1107,12 @@ export async function acknowledgeReport(ctx: AppContext, actor: Actor, opts: { i
 		return ok({ first: false, ackedAt: acks.find((a) => a.user_id === actor.userId)?.acked_at ?? now });
 	}
 	const label = kindLabel(comm);
-	await afterCommit(ctx, { incidentId: incident.id, what: 'communication', board: false, entry: { kind: 'escalation', text: biKind('report.timeline.acked', { actor: actor.displayName }, label) } });
+	await afterCommit(ctx, {
+		incidentId: incident.id,
+		what: 'communication',
+		board: false,
+		entry: { kind: 'escalation', text: biKind('report.timeline.acked', { actor: actor.displayName }, label) }
+	});
 	await notify(ctx, {
 		event: 'report.acknowledged',
 		incidentId: incident.id,
@@ -947,7 +1137,8 @@ export async function requestUpdate(
 	opts: { incidentId?: unknown; communicationId?: unknown; kind: unknown; text?: unknown }
 ): Promise<Result<UpdateRequestView, ValidationFailure>> {
 	const kind = opts.kind;
-	if (kind !== 'update' && kind !== 'question') return invalid([{ code: 'invalid_value', message: 'kind must be update or question', field: 'kind' }]);
+	if (kind !== 'update' && kind !== 'question')
+		return invalid([{ code: 'invalid_value', message: 'kind must be update or question', field: 'kind' }]);
 	let incidentRef = opts.incidentId;
 	let communicationId: string | null = null;
 	if (opts.communicationId !== undefined && opts.communicationId !== null && opts.communicationId !== '') {
@@ -965,11 +1156,31 @@ export async function requestUpdate(
 	const id = crypto.randomUUID();
 	const requestText = body ?? '';
 	await ctx.db.transaction().execute(async (trx) => {
-		await commsRepo.insertRequest(trx, { id, incident_id: incident.id, communication_id: communicationId, requested_by: actor.userId, kind, text: requestText, requested_at: now });
-		await audit.record(trx, { actorId: actor.userId, action: `incident.${kind === 'update' ? 'request_update' : 'question'}`, subjectType: 'incident', subjectId: incident.id, after: { id, text: requestText, communicationId }, at: now });
+		await commsRepo.insertRequest(trx, {
+			id,
+			incident_id: incident.id,
+			communication_id: communicationId,
+			requested_by: actor.userId,
+			kind,
+			text: requestText,
+			requested_at: now
+		});
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: `incident.${kind === 'update' ? 'request_update' : 'question'}`,
+			subjectType: 'incident',
+			subjectId: incident.id,
+			after: { id, text: requestText, communicationId },
+			at: now
+		});
 	});
 	const key = kind === 'update' ? 'report.timeline.updateRequested' : 'report.timeline.question';
-	await afterCommit(ctx, { incidentId: incident.id, what: 'update_request', board: false, entry: { kind: 'escalation', pinned: true, text: bi(key, { actor: actor.displayName, text: requestText }) } });
+	await afterCommit(ctx, {
+		incidentId: incident.id,
+		what: 'update_request',
+		board: false,
+		entry: { kind: 'escalation', pinned: true, text: bi(key, { actor: actor.displayName, text: requestText }) }
+	});
 	await notify(ctx, {
 		event: kind === 'update' ? 'report.update_requested' : 'report.question',
 		incidentId: incident.id,
@@ -999,7 +1210,11 @@ const PRIORITY_RANK: Record<Priority, number> = { P1: 1, P2: 2, P3: 3, P4: 4, P5
  * The head-office inbox: sent reports from all regions the user may see, most urgent first —
  * unacknowledged before acknowledged, then by priority, then newest.
  */
-export async function listInbox(ctx: AppContext, actor: Actor, opts: { limit?: number } = {}): Promise<Result<{ items: InboxItem[]; mayAck: boolean }>> {
+export async function listInbox(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { limit?: number } = {}
+): Promise<Result<{ items: InboxItem[]; mayAck: boolean }>> {
 	if (!actor.userId && actor.kind !== 'system') return err(forbidden('Sign in to see the inbox', 'role'));
 	const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? INBOX_MAX)), INBOX_MAX);
 	const rows = await commsRepo.listSentReports(ctx.db, { limit: limit * 2 });
@@ -1013,13 +1228,24 @@ export async function listInbox(ctx: AppContext, actor: Actor, opts: { limit?: n
 		const incident = byIncident.get(row.incident_id);
 		if (incident) visible.push({ row, incident });
 	}
-	const vs = await views(ctx, visible.map((v) => v.row));
+	const vs = await views(
+		ctx,
+		visible.map((v) => v.row)
+	);
 	const requests = await commsRepo.listRequests(ctx.db, [...new Set(visible.map((v) => v.incident.id))]);
 	const items: InboxItem[] = visible.map(({ row, incident }) => {
 		const report = vs.find((v) => v.id === row.id)!;
 		return {
 			report,
-			incident: { id: incident.id, number: incident.number, title: incident.title, priority: incident.priority, status: incident.status, drill: incident.drill, restricted: incident.restricted },
+			incident: {
+				id: incident.id,
+				number: incident.number,
+				title: incident.title,
+				priority: incident.priority,
+				status: incident.status,
+				drill: incident.drill,
+				restricted: incident.restricted
+			},
 			ackedByMe: report.acks.some((a) => a.userId === actor.userId),
 			acked: report.acks.length > 0,
 			openRequests: requests.filter((r) => r.incident_id === incident.id && r.answered_at === null).length
@@ -1031,7 +1257,9 @@ export async function listInbox(ctx: AppContext, actor: Actor, opts: { limit?: n
 			PRIORITY_RANK[a.incident.priority] - PRIORITY_RANK[b.incident.priority] ||
 			(b.report.sentAt?.getTime() ?? 0) - (a.report.sentAt?.getTime() ?? 0)
 	);
-	const mayAck = actor.globalRole === 'admin' || ((actor.globalRole === 'viewer' || actor.globalRole === 'manager') && (await isHeadOfficeUser(ctx, actor)));
+	const mayAck =
+		actor.globalRole === 'admin' ||
+		((actor.globalRole === 'viewer' || actor.globalRole === 'manager') && (await isHeadOfficeUser(ctx, actor)));
 	return ok({ items: items.slice(0, limit), mayAck });
 }
 
@@ -1040,7 +1268,10 @@ export async function listInbox(ctx: AppContext, actor: Actor, opts: { limit?: n
  * and when it was approved. Incidents without one are absent. No access check: the caller (the
  * board service) passes only incidents the user may see.
  */
-export async function lastApprovedStatusLines(ctx: AppContext, incidentIds: readonly string[]): Promise<Map<string, { headline: Bilingual; approvedAt: Date; communicationId: string }>> {
+export async function lastApprovedStatusLines(
+	ctx: AppContext,
+	incidentIds: readonly string[]
+): Promise<Map<string, { headline: Bilingual; approvedAt: Date; communicationId: string }>> {
 	const rows = await commsRepo.lastApprovedStatusUpdates(ctx.db, incidentIds);
 	const out = new Map<string, { headline: Bilingual; approvedAt: Date; communicationId: string }>();
 	for (const r of rows) {
