@@ -447,6 +447,39 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(listEntries(b.doc).map((e) => e.text)).toEqual(Array.from({ length: 35 }, (_, i) => `entry ${i}`));
 	});
 
+	it('never loses a row that commits with a lower id than a snapshot (a slow writer in another process)', async () => {
+		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
+		const room = randomUUID();
+		for (let i = 0; i < 4; i++) await h.server.port.transact(room, (d) => entry(d, `fast ${i}`, `2026-11-23T08:0${i}:00Z`));
+		await waitFor(
+			async () => !!(await ctx.db.selectFrom('collab_snapshots').select('doc').where('doc', '=', room).executeTakeFirst()),
+			'a snapshot'
+		);
+		await h.close();
+		// The slow writer's id was handed out before the compaction, its commit lands after it: reuse an id
+		// the compaction freed, below the snapshot's upto_id.
+		const snap = await ctx.db.selectFrom('collab_snapshots').select('upto_id').where('doc', '=', room).executeTakeFirstOrThrow();
+		const used = new Set((await ctx.db.selectFrom('collab_updates').select('id').execute()).map((r) => Number(r.id)));
+		let lowId = Number(snap.upto_id) - 1;
+		while (used.has(lowId)) lowId--;
+		expect(lowId).toBeGreaterThan(0);
+		const slow = new Y.Doc();
+		entry(slow, 'slow writer', '2026-11-23T07:59:00Z');
+		await ctx.db
+			.insertInto('collab_updates')
+			.values({ id: String(lowId), doc: room, update: Y.encodeStateAsUpdate(slow), node_id: 'other-node' })
+			.execute();
+
+		const h2 = await harness();
+		expect(await h2.server.port.read(room, (d) => listEntries(d).map((e) => e.text))).toEqual([
+			'slow writer',
+			'fast 0',
+			'fast 1',
+			'fast 2',
+			'fast 3'
+		]);
+	});
+
 	it('unloads an idle room after flushing, and loads it again on demand', async () => {
 		const h = await harness({ roomIdleMs: 50 });
 		const room = randomUUID();

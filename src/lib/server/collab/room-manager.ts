@@ -27,6 +27,8 @@ const REMOTE_ORIGIN = 'remote';
 const LOAD_ORIGIN = 'load';
 
 const FLUSH_RETRY_MAX_MS = 10_000;
+/** Rows folded per compaction at most (the id list goes into one DELETE). */
+const COMPACT_MAX_ROWS = 20_000;
 
 export interface RoomManagerOptions {
 	/** Batch window: changes are committed at most this long after they arrive. */
@@ -236,14 +238,20 @@ export class RoomManager {
 		if (missed.length > 0) await this.fetchRemote(room, missed);
 	}
 
-	/** Snapshot + newer rows, read in one repeatable-read snapshot so a concurrent compaction cannot split them. */
+	/**
+	 * Snapshot + every remaining log row, read in one repeatable-read snapshot so a concurrent
+	 * compaction cannot split them. Every row, not "rows after upto_id": ids are handed out at insert
+	 * time but become visible at commit, so a row with a lower id than the snapshot's may commit after
+	 * the compaction ran. Compaction deletes exactly the rows it folded, so whatever is left is needed
+	 * (or harmless: applying an update twice is a no-op in Yjs).
+	 */
 	private readDocument(name: string) {
 		return this.ctx.db
 			.transaction()
 			.setIsolationLevel('repeatable read')
 			.execute(async (trx) => {
 				const snapshot = await collabRepo.findSnapshot(trx, name);
-				const rows = await collabRepo.listAfter(trx, name, snapshot?.uptoId ?? '0');
+				const rows = await collabRepo.listAfter(trx, name, '0');
 				return { snapshot, rows };
 			});
 	}
@@ -350,15 +358,22 @@ export class RoomManager {
 		return this.ctx.db.transaction().execute(async (trx) => {
 			await collabRepo.lockDoc(trx, name);
 			const snapshot = await collabRepo.findSnapshot(trx, name);
-			const rows = await collabRepo.listAfter(trx, name, snapshot?.uptoId ?? '0');
+			// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
+			const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
 			const last = rows.at(-1);
 			if (!last) return { folded: 0 };
 			const doc = new Y.Doc();
 			try {
 				if (snapshot) Y.applyUpdate(doc, snapshot.state);
 				for (const row of rows) Y.applyUpdate(doc, row.update);
-				await collabRepo.upsertSnapshot(trx, { doc: name, state: Y.encodeStateAsUpdate(doc), uptoId: last.id, at: this.ctx.now() });
-				await collabRepo.deleteUpTo(trx, name, last.id);
+				const uptoId = snapshot && BigInt(snapshot.uptoId) > BigInt(last.id) ? snapshot.uptoId : last.id;
+				await collabRepo.upsertSnapshot(trx, { doc: name, state: Y.encodeStateAsUpdate(doc), uptoId, at: this.ctx.now() });
+				// Exactly the rows folded: a row with a lower id may still be committing in another process.
+				await collabRepo.deleteIds(
+					trx,
+					name,
+					rows.map((r) => r.id)
+				);
 			} finally {
 				doc.destroy();
 			}

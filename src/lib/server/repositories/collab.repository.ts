@@ -33,15 +33,11 @@ export async function findSnapshot(db: Q, doc: string): Promise<Snapshot | undef
 	return row ? { state: row.state, uptoId: String(row.upto_id) } : undefined;
 }
 
-/** Log rows of one document after `afterId` (exclusive), in id order. */
-export async function listAfter(db: Q, doc: string, afterId: string): Promise<LogRow[]> {
-	const rows = await db
-		.selectFrom('collab_updates')
-		.select(['id', 'update'])
-		.where('doc', '=', doc)
-		.where('id', '>', afterId)
-		.orderBy('id')
-		.execute();
+/** Log rows of one document after `afterId` (exclusive), in id order, at most `limit`. */
+export async function listAfter(db: Q, doc: string, afterId: string, limit?: number): Promise<LogRow[]> {
+	let q = db.selectFrom('collab_updates').select(['id', 'update']).where('doc', '=', doc).where('id', '>', afterId).orderBy('id');
+	if (limit !== undefined) q = q.limit(limit);
+	const rows = await q.execute();
 	return rows.map((r) => ({ id: String(r.id), update: r.update }));
 }
 
@@ -75,8 +71,10 @@ export async function upsertSnapshot(db: Q, opts: { doc: string; state: Uint8Arr
 		.execute();
 }
 
-export async function deleteUpTo(db: Q, doc: string, uptoId: string): Promise<number> {
-	const rows = await db.deleteFrom('collab_updates').where('doc', '=', doc).where('id', '<=', uptoId).returning('id').execute();
+/** Deletes exactly the rows a compaction folded (never "all ids up to N": see room-manager compact). */
+export async function deleteIds(db: Q, doc: string, ids: string[]): Promise<number> {
+	if (ids.length === 0) return 0;
+	const rows = await db.deleteFrom('collab_updates').where('doc', '=', doc).where('id', 'in', ids).returning('id').execute();
 	return rows.length;
 }
 

@@ -22,7 +22,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.createTable('collab_snapshots')
 		.addColumn('doc', 'text', (c) => c.primaryKey())
 		.addColumn('state', 'bytea', (c) => c.notNull())
-		// The snapshot includes every log row of this document with id <= upto_id (those rows are deleted).
+		// The highest log id folded into `state` (informational: a compaction deletes exactly the rows it
+		// folded, and loading reads the snapshot plus every row that is left).
 		.addColumn('upto_id', 'bigint', (c) => c.notNull())
 		.addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
 		.execute();
