@@ -744,7 +744,7 @@ export async function createShareLink(
 	const rawHours = input.expiresInHours === undefined || input.expiresInHours === '' ? SHARE_DEFAULT_HOURS : Number(input.expiresInHours);
 	if (!Number.isInteger(rawHours) || rawHours < SHARE_MIN_HOURS || rawHours > SHARE_MAX_HOURS)
 		errors.push({
-			code: 'out_of_range',
+			code: 'invalid_value',
 			message: `expiresInHours must be a whole number of hours from ${SHARE_MIN_HOURS} to ${SHARE_MAX_HOURS}`,
 			field: 'expiresInHours',
 			params: { min: SHARE_MIN_HOURS, max: SHARE_MAX_HOURS }
