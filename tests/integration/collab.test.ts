@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
@@ -183,6 +184,28 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const third = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
 			expect('status' in third && third.status).toBe(429);
 			for (const o of open) if ('ws' in o) o.ws.close();
+		});
+
+		it('a malformed WebSocket handshake, without using up a connection slot', async () => {
+			const h = await harness({ maxConnectionsPerUser: 1 });
+			const u = await user();
+			const path = `/collab/${randomUUID()}`;
+			const status = await new Promise<number>((resolve, reject) => {
+				const req = http.request({
+					host: '127.0.0.1',
+					port: h.port,
+					path,
+					headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', Origin: h.origin, Cookie: u.cookie }
+				});
+				req.on('response', (res) => resolve(res.statusCode ?? 0));
+				req.on('error', reject);
+				req.end();
+			});
+			expect(status).toBe(400); // no Sec-WebSocket-Key: ws refuses it
+			await new Promise((r) => setTimeout(r, 50));
+			const ok = await rawUpgrade(h, { path, cookie: u.cookie });
+			expect('ws' in ok).toBe(true);
+			if ('ws' in ok) ok.ws.close();
 		});
 
 		it('accepts an origin from the allowed list and the configured ORIGIN', async () => {

@@ -195,7 +195,14 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 					return;
 				}
 				socket.off('error', onSocketError);
+				// ws answers a malformed handshake (bad key, version) itself and never calls back: give the
+				// reserved connection slot back when such a socket closes.
+				let upgraded = false;
+				socket.once('close', () => {
+					if (!upgraded) unreserve(result.user.id);
+				});
 				wss.handleUpgrade(req, socket, head, (ws) => {
+					upgraded = true;
 					const conn = new Connection(ws, result.user, result.sessionId, result.token, result.access, result.room, result.wantsAcks);
 					onConnection(conn);
 				});
