@@ -29,12 +29,34 @@ const notices: NotifyInput[] = [];
 beforeAll(async () => {
 	ctx = await createTestContext({ orgTimeZone: 'Asia/Shanghai' });
 	ctx.notify = { send: async (n) => void notices.push(n) };
-	const hq = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } }));
-	const east = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id } }));
-	teamId = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'EAST-PAY', nameZh: '支付组', nameEn: 'Payments team', kind: 'team', parentId: east.id } })).id;
-	otherTeamId = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'NET', nameZh: '网络组', nameEn: 'Network team', kind: 'team', parentId: hq.id } })).id;
-	payments = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'PAYMENTS', nameZh: '支付系统', nameEn: 'Payments', criticality: 'critical', regions: ['east'], ownerTeamId: teamId } })).id;
-	network = must(await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'WAN', nameZh: '广域网', nameEn: 'WAN', criticality: 'high', regions: ['north'], ownerTeamId: otherTeamId } })).id;
+	const hq = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } })
+	);
+	const east = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST', nameZh: '华东中心', nameEn: 'East centre', kind: 'region', parentId: hq.id }
+		})
+	);
+	teamId = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'EAST-PAY', nameZh: '支付组', nameEn: 'Payments team', kind: 'team', parentId: east.id }
+		})
+	).id;
+	otherTeamId = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'NET', nameZh: '网络组', nameEn: 'Network team', kind: 'team', parentId: hq.id }
+		})
+	).id;
+	payments = must(
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'PAYMENTS', nameZh: '支付系统', nameEn: 'Payments', criticality: 'critical', regions: ['east'], ownerTeamId: teamId }
+		})
+	).id;
+	network = must(
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'WAN', nameZh: '广域网', nameEn: 'WAN', criticality: 'high', regions: ['north'], ownerTeamId: otherTeamId }
+		})
+	).id;
 	manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li' });
 	owner = await makeUser(ctx, { role: 'manager', displayName: '支付负责人 Pay owner', orgUnitId: teamId });
 	responder = await makeUser(ctx, { role: 'responder' });
@@ -46,7 +68,16 @@ afterAll(async () => {
 async function resolvedIncident(opts: { title: string; service: string; at: string; drill?: boolean; minutesToResolve: number }) {
 	const t0 = new Date(opts.at);
 	ctx.setNow(t0);
-	const inc = must(await declareIncident(ctx, manager.actor, { title: opts.title, impact: 'significant', urgency: 'high', services: [opts.service], drill: opts.drill ?? false, detectedAt: opts.at })).incident;
+	const inc = must(
+		await declareIncident(ctx, manager.actor, {
+			title: opts.title,
+			impact: 'significant',
+			urgency: 'high',
+			services: [opts.service],
+			drill: opts.drill ?? false,
+			detectedAt: opts.at
+		})
+	).incident;
 	ctx.setNow(new Date(t0.getTime() + opts.minutesToResolve * 60_000));
 	must(await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'mitigated' }));
 	must(await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'resolved' }));
@@ -55,7 +86,12 @@ async function resolvedIncident(opts: { title: string; service: string; at: stri
 
 describe(`satisfaction follow-up on ${dbLabel}`, () => {
 	it('sends the service owner one link that works once, without an account, and expires', async () => {
-		const inc = await resolvedIncident({ title: '支付超时 Payment timeouts', service: payments, at: '2026-10-05T02:00:00Z', minutesToResolve: 90 });
+		const inc = await resolvedIncident({
+			title: '支付超时 Payment timeouts',
+			service: payments,
+			at: '2026-10-05T02:00:00Z',
+			minutesToResolve: 90
+		});
 		const links = await survey.sendSurveys(ctx, { incidentId: inc.id });
 		expect(links.map((l) => l.recipientId)).toEqual([owner.id]);
 		expect(notices.some((n) => n.event === 'survey.sent' && n.recipients.includes(owner.id))).toBe(true);
@@ -90,18 +126,33 @@ describe(`satisfaction follow-up on ${dbLabel}`, () => {
 describe(`the monthly service-quality report on ${dbLabel}`, () => {
 	it('counts the month per organisation and unit, keeps drills apart, and the job is idempotent', async () => {
 		await resolvedIncident({ title: 'WAN flap', service: network, at: '2026-10-20T02:00:00Z', minutesToResolve: 45 });
-		const drill = await resolvedIncident({ title: 'Failover drill', service: payments, at: '2026-10-21T02:00:00Z', minutesToResolve: 20, drill: true });
+		const drill = await resolvedIncident({
+			title: 'Failover drill',
+			service: payments,
+			at: '2026-10-21T02:00:00Z',
+			minutesToResolve: 20,
+			drill: true
+		});
 		// Declared on 1 Nov in Shanghai (31 Oct in UTC): November's, not October's.
 		await resolvedIncident({ title: 'Next month', service: payments, at: '2026-10-31T17:00:00Z', minutesToResolve: 10 });
 		ctx.setNow(new Date('2026-10-22T00:00:00Z'));
 		const someIncident = (await ctx.db.selectFrom('incidents').select('id').where('title', '=', 'WAN flap').executeTakeFirstOrThrow()).id;
-		must(await createActionItem(ctx, manager.actor, { incidentId: someIncident, input: { title: 'Second WAN link', type: 'preventive', dueDate: '2026-10-25' } }));
+		must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: someIncident,
+				input: { title: 'Second WAN link', type: 'preventive', dueDate: '2026-10-25' }
+			})
+		);
 
 		const now = new Date('2026-11-01T01:00:00+08:00');
 		await reviewFollowUpJob.run(ctx, now);
 		await monthlyReportJob.run(ctx, now);
 		await monthlyReportJob.run(ctx, new Date('2026-11-01T02:00:00+08:00'));
-		const rows = await ctx.db.selectFrom('monthly_reports').select(['period', 'org_unit_id', 'generated_at']).where('period', '=', '2026-10').execute();
+		const rows = await ctx.db
+			.selectFrom('monthly_reports')
+			.select(['period', 'org_unit_id', 'generated_at'])
+			.where('period', '=', '2026-10')
+			.execute();
 		expect(rows.filter((r) => r.org_unit_id === null)).toHaveLength(1);
 		expect(rows).toHaveLength(5); // the organisation and its four units
 		// On demand replaces, it never adds.
@@ -151,7 +202,13 @@ describe(`the monthly service-quality report on ${dbLabel}`, () => {
 		const data = {
 			period: '2026-10',
 			orgUnit: null,
-			satisfaction: { sent: 1, answered: 1, meanScore: 1, distribution: [1, 0, 0, 0, 0], comments: [{ incidentNumber: 'INC-1', serviceCode: 'X', score: 1, comment: '=HYPERLINK("http://evil")' }] }
+			satisfaction: {
+				sent: 1,
+				answered: 1,
+				meanScore: 1,
+				distribution: [1, 0, 0, 0, 0],
+				comments: [{ incidentNumber: 'INC-1', serviceCode: 'X', score: 1, comment: '=HYPERLINK("http://evil")' }]
+			}
 		};
 		const full = { ...emptyReport(), ...data } as report.MonthlyReportData;
 		expect(report.reportCsv(full, 'en')).toContain(`"'=HYPERLINK(""http://evil"")"`);

@@ -13,11 +13,21 @@ import { SYSTEM_ACTOR, type CollabPort } from '../../src/lib/server/context';
 import { loadPlaybooks } from '../../src/lib/server/playbooks/loader';
 import { verifyChain } from '../../src/lib/server/services/audit.service';
 import { saveOrgUnit, saveService } from '../../src/lib/server/services/catalogue.service';
-import { acknowledgeReport, approveCommunication, draftCommunication, submitCommunication } from '../../src/lib/server/services/escalation.service';
+import {
+	acknowledgeReport,
+	approveCommunication,
+	draftCommunication,
+	submitCommunication
+} from '../../src/lib/server/services/escalation.service';
 import { changeStatus, declareIncident } from '../../src/lib/server/services/incident.service';
 import { addMember } from '../../src/lib/server/services/membership.service';
 import * as playbooks from '../../src/lib/server/services/playbook.service';
-import { createActionItem, listOpenActionItems, sendActionItemReminders, updateActionItem } from '../../src/lib/server/services/action-item.service';
+import {
+	createActionItem,
+	listOpenActionItems,
+	sendActionItemReminders,
+	updateActionItem
+} from '../../src/lib/server/services/action-item.service';
 import * as review from '../../src/lib/server/services/review.service';
 import { exportReview } from '../../src/lib/server/services/review-export';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
@@ -36,7 +46,17 @@ function memoryCollab(): CollabPort & { docs: Map<string, Y.Doc> } {
 		docs,
 		async appendSystemEntry(incidentId, entry) {
 			const at = entry.at ?? new Date();
-			createEntry(docOf(incidentId), { id: `sys-${++n}`, at, recordedAt: at, kind: entry.kind, text: entry.text.en, author: null, authorName: 'Warroom', i18n: entry.text, pinned: entry.pinned });
+			createEntry(docOf(incidentId), {
+				id: `sys-${++n}`,
+				at,
+				recordedAt: at,
+				kind: entry.kind,
+				text: entry.text.en,
+				author: null,
+				authorName: 'Warroom',
+				i18n: entry.text,
+				pinned: entry.pinned
+			});
 		},
 		async transact(incidentId, fn) {
 			const doc = docOf(incidentId);
@@ -63,9 +83,13 @@ beforeAll(async () => {
 	collab = memoryCollab();
 	ctx.collab = collab;
 	ctx.notify = { send: async () => undefined };
-	const hq = must(await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } }));
+	const hq = must(
+		await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'HQ', nameZh: '总部', nameEn: 'Head office', kind: 'head_office' } })
+	);
 	coreBanking = must(
-		await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical', regions: ['east', 'north'] } })
+		await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical', regions: ['east', 'north'] }
+		})
 	).id;
 	manager = await makeUser(ctx, { role: 'manager', displayName: '王丽 Wang Li' });
 	approver = await makeUser(ctx, { role: 'manager', displayName: 'Sun Yu' });
@@ -94,8 +118,24 @@ async function seededIncident() {
 	).incident;
 	must(await addMember(ctx, manager.actor, { incidentId: inc.id, userId: scribe.id, role: 'scribe' }));
 	const doc = collab.docs.get(inc.id) ?? (collab.docs.set(inc.id, new Y.Doc()), collab.docs.get(inc.id)!);
-	createEntry(doc, { id: 'e-late', at: '2026-10-14T02:30:00Z', recordedAt: '2026-10-14T02:31:00Z', kind: 'note', text: 'unpinned chatter', author: scribe.id, authorName: 'Zhao Min' });
-	createEntry(doc, { id: 'e-pin', at: '2026-10-14T02:20:00Z', recordedAt: '2026-10-14T02:21:00Z', kind: 'action', text: '切换到备库 Switched to the standby database', author: scribe.id, authorName: 'Zhao Min' });
+	createEntry(doc, {
+		id: 'e-late',
+		at: '2026-10-14T02:30:00Z',
+		recordedAt: '2026-10-14T02:31:00Z',
+		kind: 'note',
+		text: 'unpinned chatter',
+		author: scribe.id,
+		authorName: 'Zhao Min'
+	});
+	createEntry(doc, {
+		id: 'e-pin',
+		at: '2026-10-14T02:20:00Z',
+		recordedAt: '2026-10-14T02:21:00Z',
+		kind: 'action',
+		text: '切换到备库 Switched to the standby database',
+		author: scribe.id,
+		authorName: 'Zhao Min'
+	});
 	setPinned(doc, 'e-pin', true);
 
 	// A report to head office, drafted by the manager and approved by another manager, acknowledged by head office 10 minutes later.
@@ -111,7 +151,14 @@ async function seededIncident() {
 	const loaded = must(await playbooks.loadIntoIncident(ctx, manager.actor, { incident: ref, playbookId: 'database-primary-failover' }));
 	const [first, second] = loaded.items;
 	must(await playbooks.tickStep(ctx, manager.actor, { incident: ref, playbookId: first!.playbookId, stepId: first!.stepId, done: true }));
-	must(await playbooks.recordDeviation(ctx, manager.actor, { incident: ref, playbookId: second!.playbookId, stepId: second!.stepId, reason: '备库已在运行 standby already active' }));
+	must(
+		await playbooks.recordDeviation(ctx, manager.actor, {
+			incident: ref,
+			playbookId: second!.playbookId,
+			stepId: second!.stepId,
+			reason: '备库已在运行 standby already active'
+		})
+	);
 
 	ctx.setNow(new Date('2026-10-14T03:00:00Z'));
 	must(await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'mitigated' }));
@@ -123,7 +170,9 @@ async function seededIncident() {
 describe(`the post-incident review on ${dbLabel}`, () => {
 	it('does not start before the incident is resolved', async () => {
 		ctx.setNow(new Date('2026-10-01T00:00:00Z'));
-		const inc = must(await declareIncident(ctx, manager.actor, { title: 'Still burning', impact: 'moderate', urgency: 'medium', services: [coreBanking] })).incident;
+		const inc = must(
+			await declareIncident(ctx, manager.actor, { title: 'Still burning', impact: 'moderate', urgency: 'medium', services: [coreBanking] })
+		).incident;
 		const r = await review.getReview(ctx, manager.actor, { incidentId: inc.id });
 		expect(r.ok || r.error.code).toBe('not_resolved');
 		expect(await review.hasPublishedReview(ctx, inc.id)).toBe(false);
@@ -165,7 +214,12 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 		expect(plan.done).toBe(1);
 		expect(plan.skipped).toBe(1);
 		expect(f.deviations).toHaveLength(1);
-		expect(f.deviations[0]).toMatchObject({ stepId: second.stepId, kind: 'skipped', reason: '备库已在运行 standby already active', recordedBy: '王丽 Wang Li' });
+		expect(f.deviations[0]).toMatchObject({
+			stepId: second.stepId,
+			kind: 'skipped',
+			reason: '备库已在运行 standby already active',
+			recordedBy: '王丽 Wang Li'
+		});
 		expect(f.deviations[0]!.stepTitle?.en).toBe(second.title.en);
 
 		expect(f.participants.map((p) => [p.name, p.role])).toEqual(
@@ -184,7 +238,12 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 		const v0 = must(await review.getReview(ctx, scribe.actor, { incidentId: inc.id }));
 		const doc = collab.docs.get(inc.id)!;
 		sectionText(doc, 'root_cause')!.insert(0, '主库磁盘写满 The primary database disk filled up');
-		must(await createActionItem(ctx, manager.actor, { incidentId: inc.id, input: { title: 'Alert at 80% disk', type: 'detective', ownerId: scribe.id, dueDate: '2026-10-30', link: 'CHG-1024' } }));
+		must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: inc.id,
+				input: { title: 'Alert at 80% disk', type: 'detective', ownerId: scribe.id, dueDate: '2026-10-30', link: 'CHG-1024' }
+			})
+		);
 
 		// Publishing straight from a draft is refused; a scribe cannot publish.
 		expect((await review.publishReview(ctx, manager.actor, { incidentId: inc.id })).ok).toBe(false);
@@ -204,7 +263,12 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 		expect(published.published?.hash).toBe(review.hashContent(published.published!.content));
 		expect(await review.hasPublishedReview(ctx, inc.id)).toBe(true);
 
-		const events = await ctx.db.selectFrom('audit_events').select(['action', 'after']).where('subject_id', '=', inc.id).where('action', '=', 'review.published').execute();
+		const events = await ctx.db
+			.selectFrom('audit_events')
+			.select(['action', 'after'])
+			.where('subject_id', '=', inc.id)
+			.where('action', '=', 'review.published')
+			.execute();
 		const after = (typeof events[0]?.after === 'string' ? JSON.parse(events[0].after) : events[0]?.after) as { contentHash: string };
 		expect(after.contentHash).toBe(published.published?.hash);
 		expect((await verifyChain(ctx.db)).ok).toBe(true);
@@ -245,11 +309,24 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 	it('tracks action items: validation, owner status change, open lists, overdue and one reminder each way', async () => {
 		const { inc } = await seededIncident();
 		ctx.setNow(new Date('2026-10-20T02:00:00Z'));
-		const bad = await createActionItem(ctx, manager.actor, { incidentId: inc.id, input: { title: '', type: 'nope', dueDate: '2026-13-40', link: 'javascript:alert(1)' } });
-		expect(!bad.ok && (bad.error as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['dueDate', 'link', 'title', 'type']);
+		const bad = await createActionItem(ctx, manager.actor, {
+			incidentId: inc.id,
+			input: { title: '', type: 'nope', dueDate: '2026-13-40', link: 'javascript:alert(1)' }
+		});
+		expect(!bad.ok && (bad.error as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual([
+			'dueDate',
+			'link',
+			'title',
+			'type'
+		]);
 		const byOutsider = await createActionItem(ctx, exec.actor, { incidentId: inc.id, input: { title: 'x', type: 'corrective' } });
 		expect(!byOutsider.ok && byOutsider.error.code).toBe('forbidden');
-		const item = must(await createActionItem(ctx, manager.actor, { incidentId: inc.id, input: { title: 'Add a disk alarm', type: 'preventive', ownerId: outsider.id, dueDate: '2026-10-22' } }));
+		const item = must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: inc.id,
+				input: { title: 'Add a disk alarm', type: 'preventive', ownerId: outsider.id, dueDate: '2026-10-22' }
+			})
+		);
 		expect(item.status).toBe('open');
 
 		const mine = must(await listOpenActionItems(ctx, outsider.actor, { scope: 'mine' }));
@@ -312,4 +389,3 @@ async function pdfText(bytes: Uint8Array): Promise<string> {
 	await doc.destroy();
 	return out;
 }
-

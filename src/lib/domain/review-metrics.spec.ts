@@ -8,7 +8,13 @@ const MIN = 60_000;
 describe('responseStages', () => {
 	it('measures each stage and the totals from detection against the priority targets', () => {
 		const stages = responseStages(
-			{ detectedAt: at('2026-10-14T01:50:00Z'), declaredAt: at('2026-10-14T02:00:00Z'), firstAckAt: at('2026-10-14T02:05:00Z'), mitigatedAt: at('2026-10-14T03:00:00Z'), resolvedAt: at('2026-10-14T04:00:00Z') },
+			{
+				detectedAt: at('2026-10-14T01:50:00Z'),
+				declaredAt: at('2026-10-14T02:00:00Z'),
+				firstAckAt: at('2026-10-14T02:05:00Z'),
+				mitigatedAt: at('2026-10-14T03:00:00Z'),
+				resolvedAt: at('2026-10-14T04:00:00Z')
+			},
 			'P1'
 		);
 		const by = Object.fromEntries(stages.map((s) => [s.key, s]));
@@ -27,7 +33,12 @@ describe('responseStages', () => {
 
 describe('satisfaction', () => {
 	it('averages answered scores only and counts each score', () => {
-		expect(satisfaction([{ score: 5 }, { score: 3 }, { score: null }, { score: 4 }])).toEqual({ sent: 4, answered: 3, meanScore: 4, distribution: [0, 0, 1, 1, 1] });
+		expect(satisfaction([{ score: 5 }, { score: 3 }, { score: null }, { score: 4 }])).toEqual({
+			sent: 4,
+			answered: 3,
+			meanScore: 4,
+			distribution: [0, 0, 1, 1, 1]
+		});
 		expect(satisfaction([]).meanScore).toBeNull();
 	});
 });

@@ -14,13 +14,38 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 
 /** Start (detection) → first acknowledgement, per priority. */
-export const ACK_TARGET_MS: Readonly<Record<Priority, number>> = { P1: 15 * MINUTE_MS, P2: 30 * MINUTE_MS, P3: HOUR_MS, P4: 4 * HOUR_MS, P5: 8 * HOUR_MS };
+export const ACK_TARGET_MS: Readonly<Record<Priority, number>> = {
+	P1: 15 * MINUTE_MS,
+	P2: 30 * MINUTE_MS,
+	P3: HOUR_MS,
+	P4: 4 * HOUR_MS,
+	P5: 8 * HOUR_MS
+};
 /** Start → mitigated (service restored by a workaround), per priority. */
-export const MITIGATE_TARGET_MS: Readonly<Record<Priority, number>> = { P1: HOUR_MS, P2: 2 * HOUR_MS, P3: 4 * HOUR_MS, P4: 24 * HOUR_MS, P5: 72 * HOUR_MS };
+export const MITIGATE_TARGET_MS: Readonly<Record<Priority, number>> = {
+	P1: HOUR_MS,
+	P2: 2 * HOUR_MS,
+	P3: 4 * HOUR_MS,
+	P4: 24 * HOUR_MS,
+	P5: 72 * HOUR_MS
+};
 /** Start → resolved, per priority ("arrive in 3 hours, resolve in 5" is the P2 contract). */
-export const RESOLVE_TARGET_MS: Readonly<Record<Priority, number>> = { P1: 4 * HOUR_MS, P2: 5 * HOUR_MS, P3: 24 * HOUR_MS, P4: 72 * HOUR_MS, P5: 120 * HOUR_MS };
+export const RESOLVE_TARGET_MS: Readonly<Record<Priority, number>> = {
+	P1: 4 * HOUR_MS,
+	P2: 5 * HOUR_MS,
+	P3: 24 * HOUR_MS,
+	P4: 72 * HOUR_MS,
+	P5: 120 * HOUR_MS
+};
 
-export type StageKey = 'detect_to_declare' | 'declare_to_ack' | 'ack_to_mitigate' | 'mitigate_to_resolve' | 'time_to_acknowledge' | 'time_to_mitigate' | 'time_to_resolve';
+export type StageKey =
+	| 'detect_to_declare'
+	| 'declare_to_ack'
+	| 'ack_to_mitigate'
+	| 'mitigate_to_resolve'
+	| 'time_to_acknowledge'
+	| 'time_to_mitigate'
+	| 'time_to_resolve';
 export type StageVerdict = 'met' | 'breached' | 'unmeasured' | 'no_target';
 
 export interface Stage {
@@ -42,7 +67,12 @@ function verdict(ms: number | null, targetMs: number | null): StageVerdict {
  */
 export function responseStages(times: IncidentTimes, priority: Priority): Stage[] {
 	const d = incidentDurations(times);
-	const stage = (key: StageKey, ms: number | null, targetMs: number | null): Stage => ({ key, ms, targetMs, verdict: verdict(ms, targetMs) });
+	const stage = (key: StageKey, ms: number | null, targetMs: number | null): Stage => ({
+		key,
+		ms,
+		targetMs,
+		verdict: verdict(ms, targetMs)
+	});
 	return [
 		stage('detect_to_declare', d.detectToDeclareMs, null),
 		stage('declare_to_ack', d.declareToAckMs, null),

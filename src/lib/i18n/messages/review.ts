@@ -226,7 +226,8 @@ export default defineMessages({
 		'report.monthly.clock.member_ack_due': 'Paged members acknowledged on time',
 		'report.monthly.clock.action_item_due': 'Action items done on time',
 		'survey.title': 'How did we handle this incident?',
-		'survey.lead': 'You own {service}, which was affected by {number} “{title}”. Your answer goes into the post-incident review and the monthly service-quality report.',
+		'survey.lead':
+			'You own {service}, which was affected by {number} “{title}”. Your answer goes into the post-incident review and the monthly service-quality report.',
 		'survey.score': 'Your score (1 = very poor, 5 = excellent)',
 		'survey.comment': 'Comment (optional)',
 		'survey.submit': 'Send',

@@ -6,7 +6,19 @@ type Q = Kysely<Database> | Transaction<Database>;
 
 export type NewActionItem = Omit<ActionItemRow, 'version' | 'closed_at' | 'reminded_soon_for' | 'reminded_overdue_for'>;
 export type ActionItemPatch = Partial<
-	Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status' | 'updated_at' | 'closed_at' | 'reminded_soon_for' | 'reminded_overdue_for'>
+	Pick<
+		ActionItemRow,
+		| 'title'
+		| 'owner_id'
+		| 'due_date'
+		| 'type'
+		| 'link'
+		| 'status'
+		| 'updated_at'
+		| 'closed_at'
+		| 'reminded_soon_for'
+		| 'reminded_overdue_for'
+	>
 >;
 
 export type ActionItemWithNames = ActionItemRow & {
@@ -57,7 +69,10 @@ export function listByIncident(db: Q, incidentId: string): Promise<ActionItemWit
  * Open items (open or in progress), optionally only those owned by these users. Restricted incidents'
  * items are returned only where `visibleTo` is a member (or `visibleTo` is 'all').
  */
-export function listOpen(db: Q, opts: { ownerIds?: readonly string[]; visibleTo: 'all' | { userId: string }; limit: number }): Promise<ActionItemWithNames[]> {
+export function listOpen(
+	db: Q,
+	opts: { ownerIds?: readonly string[]; visibleTo: 'all' | { userId: string }; limit: number }
+): Promise<ActionItemWithNames[]> {
 	let q = withNames(db).where('a.status', 'in', ['open', 'in_progress']);
 	if (opts.ownerIds) {
 		if (opts.ownerIds.length === 0) return Promise.resolve([]);
@@ -79,7 +94,11 @@ export function listOpen(db: Q, opts: { ownerIds?: readonly string[]; visibleTo:
 			])
 		);
 	}
-	return q.orderBy(sql`a.due_date nulls last`).orderBy('a.created_at').limit(opts.limit).execute();
+	return q
+		.orderBy(sql`a.due_date nulls last`)
+		.orderBy('a.created_at')
+		.limit(opts.limit)
+		.execute();
 }
 
 /** Open items due on or before `until` (YYYY-MM-DD) that have an owner: what the reminder job looks at. */

@@ -85,7 +85,18 @@ export function reportsSent(db: Q, opts: { from: Date; to: Date; incidentIds: re
 	if (opts.incidentIds.length === 0) return Promise.resolve([]);
 	return db
 		.selectFrom('communications as c')
-		.select(['c.id', 'c.incident_id', 'c.report_kind', 'c.sent_at', (eb) => eb.selectFrom('head_office_acks as a').select((e) => e.fn.min('a.acked_at').as('m')).whereRef('a.communication_id', '=', 'c.id').as('first_ack_at')])
+		.select([
+			'c.id',
+			'c.incident_id',
+			'c.report_kind',
+			'c.sent_at',
+			(eb) =>
+				eb
+					.selectFrom('head_office_acks as a')
+					.select((e) => e.fn.min('a.acked_at').as('m'))
+					.whereRef('a.communication_id', '=', 'c.id')
+					.as('first_ack_at')
+		])
 		.where('c.kind', '=', 'head_office_report')
 		.where('c.state', '=', 'sent')
 		.where('c.incident_id', 'in', [...opts.incidentIds])
@@ -97,7 +108,15 @@ export function surveysAnswered(db: Q, opts: { from: Date; to: Date }) {
 		.selectFrom('surveys as s')
 		.innerJoin('services as sv', 'sv.id', 's.service_id')
 		.innerJoin('incidents as i', 'i.id', 's.incident_id')
-		.select(['s.incident_id', 's.score', 's.comment', 's.used_at', 'sv.code as service_code', 'sv.owner_team_id', 'i.number as incident_number'])
+		.select([
+			's.incident_id',
+			's.score',
+			's.comment',
+			's.used_at',
+			'sv.code as service_code',
+			'sv.owner_team_id',
+			'i.number as incident_number'
+		])
 		.where('s.used_at', '>=', opts.from)
 		.where('s.used_at', '<', opts.to)
 		.orderBy('s.used_at')

@@ -20,7 +20,14 @@ export function findByTokenHash(db: Q, tokenHash: string) {
 		.innerJoin('incidents as i', 'i.id', 's.incident_id')
 		.innerJoin('services as sv', 'sv.id', 's.service_id')
 		.selectAll('s')
-		.select(['i.number as incident_number', 'i.title as incident_title', 'i.resolved_at', 'sv.code as service_code', 'sv.name_zh as service_name_zh', 'sv.name_en as service_name_en'])
+		.select([
+			'i.number as incident_number',
+			'i.title as incident_title',
+			'i.resolved_at',
+			'sv.code as service_code',
+			'sv.name_zh as service_name_zh',
+			'sv.name_en as service_name_en'
+		])
 		.where('s.token_hash', '=', tokenHash)
 		.executeTakeFirst();
 }
@@ -46,7 +53,17 @@ export function listByIncidents(db: Q, incidentIds: readonly string[]) {
 		.selectFrom('surveys as s')
 		.innerJoin('services as sv', 'sv.id', 's.service_id')
 		.innerJoin('users as u', 'u.id', 's.recipient_id')
-		.select(['s.id', 's.incident_id', 's.service_id', 's.score', 's.comment', 's.used_at', 's.expires_at', 'sv.code as service_code', 'u.display_name as recipient_name'])
+		.select([
+			's.id',
+			's.incident_id',
+			's.service_id',
+			's.score',
+			's.comment',
+			's.used_at',
+			's.expires_at',
+			'sv.code as service_code',
+			'u.display_name as recipient_name'
+		])
 		.where('s.incident_id', 'in', [...incidentIds])
 		.orderBy('s.created_at')
 		.execute();

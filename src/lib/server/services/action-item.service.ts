@@ -90,14 +90,23 @@ function invalid(errors: DomainError[]): { ok: false; error: ValidationFailure }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-async function validate(ctx: AppContext, input: ActionItemInput, partial: boolean): Promise<Result<Partial<Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status'>>, ValidationFailure>> {
+async function validate(
+	ctx: AppContext,
+	input: ActionItemInput,
+	partial: boolean
+): Promise<Result<Partial<Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status'>>, ValidationFailure>> {
 	const errors: DomainError[] = [];
 	const out: Partial<Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status'>> = {};
 	if (!partial || input.title !== undefined) {
 		const title = typeof input.title === 'string' ? input.title.trim() : '';
 		if (!title) errors.push({ code: 'required', message: 'title is required', field: 'title' });
 		else if (title.length > TITLE_MAX_CHARS || /[\r\n]/.test(title))
-			errors.push({ code: 'too_long', message: `title must be one line of at most ${TITLE_MAX_CHARS} characters`, field: 'title', params: { max: TITLE_MAX_CHARS } });
+			errors.push({
+				code: 'too_long',
+				message: `title must be one line of at most ${TITLE_MAX_CHARS} characters`,
+				field: 'title',
+				params: { max: TITLE_MAX_CHARS }
+			});
 		else out.title = title;
 	}
 	if (!partial || input.type !== undefined) {
@@ -125,16 +134,26 @@ async function validate(ctx: AppContext, input: ActionItemInput, partial: boolea
 	if (input.link !== undefined) {
 		const link = typeof input.link === 'string' ? input.link.trim() : '';
 		if (link.length > LINK_MAX_CHARS || /[\r\n]/.test(link))
-			errors.push({ code: 'too_long', message: `link must be one line of at most ${LINK_MAX_CHARS} characters`, field: 'link', params: { max: LINK_MAX_CHARS } });
+			errors.push({
+				code: 'too_long',
+				message: `link must be one line of at most ${LINK_MAX_CHARS} characters`,
+				field: 'link',
+				params: { max: LINK_MAX_CHARS }
+			});
 		// A link must not smuggle a script into the page that renders it as <a href>.
-		else if (/^\s*(javascript|data|vbscript):/i.test(link)) errors.push({ code: 'invalid_value', message: 'link must be a record id or an http(s) address', field: 'link' });
+		else if (/^\s*(javascript|data|vbscript):/i.test(link))
+			errors.push({ code: 'invalid_value', message: 'link must be a record id or an http(s) address', field: 'link' });
 		else out.link = link || null;
 	}
 	return errors.length ? invalid(errors) : ok(out);
 }
 
 /** Adds an action item to a resolved (or any) incident (manage_action_items). */
-export async function createActionItem(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; input: ActionItemInput }): Promise<Result<ActionItemView, ValidationFailure | DomainError>> {
+export async function createActionItem(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { incidentId: unknown; input: ActionItemInput }
+): Promise<Result<ActionItemView, ValidationFailure | DomainError>> {
 	const loaded = await loadFor(ctx, actor, { ref: opts.incidentId, operation: 'manage_action_items' });
 	if (!loaded.ok) return loaded;
 	const v = await validate(ctx, opts.input, false);
@@ -158,7 +177,14 @@ export async function createActionItem(ctx: AppContext, actor: Actor, opts: { in
 			created_at: now,
 			updated_at: now
 		});
-		await audit.record(trx, { actorId: actor.userId, action: 'action_item.created', subjectType: 'action_item', subjectId: r.id, after: r, at: now });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'action_item.created',
+			subjectType: 'action_item',
+			subjectId: r.id,
+			after: r,
+			at: now
+		});
 		return r;
 	});
 	const full = await itemsRepo.findById(ctx.db, row.id);
@@ -168,7 +194,11 @@ export async function createActionItem(ctx: AppContext, actor: Actor, opts: { in
 }
 
 /** Changes an item (manage_action_items on its incident, or the owner changing their own item's status). */
-export async function updateActionItem(ctx: AppContext, actor: Actor, opts: { id: unknown; input: ActionItemInput; expectedVersion?: unknown }): Promise<Result<ActionItemView, ValidationFailure | DomainError>> {
+export async function updateActionItem(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { id: unknown; input: ActionItemInput; expectedVersion?: unknown }
+): Promise<Result<ActionItemView, ValidationFailure | DomainError>> {
 	if (typeof opts.id !== 'string') return err({ code: 'not_found', message: 'No such action item' });
 	const item = await itemsRepo.findById(ctx.db, opts.id);
 	if (!item) return err({ code: 'not_found', message: 'No such action item' });
@@ -178,13 +208,23 @@ export async function updateActionItem(ctx: AppContext, actor: Actor, opts: { id
 	const v = await validate(ctx, opts.input, true);
 	if (!v.ok) return v;
 	const expected = opts.expectedVersion === undefined || opts.expectedVersion === '' ? undefined : Number(opts.expectedVersion);
-	if (expected !== undefined && !Number.isInteger(expected)) return invalid([{ code: 'invalid_value', message: 'expectedVersion must be a whole number', field: 'expectedVersion' }]);
+	if (expected !== undefined && !Number.isInteger(expected))
+		return invalid([{ code: 'invalid_value', message: 'expectedVersion must be a whole number', field: 'expectedVersion' }]);
 	const now = ctx.now();
 	const patch: itemsRepo.ActionItemPatch = { ...v.value, updated_at: now };
 	if (v.value.status && v.value.status !== item.status) patch.closed_at = isOpenItem(v.value.status) ? null : now;
 	const updated = await ctx.db.transaction().execute(async (trx) => {
 		const r = await itemsRepo.update(trx, { id: item.id, patch, expectedVersion: expected });
-		if (r) await audit.record(trx, { actorId: actor.userId, action: 'action_item.updated', subjectType: 'action_item', subjectId: item.id, before: item, after: r, at: now });
+		if (r)
+			await audit.record(trx, {
+				actorId: actor.userId,
+				action: 'action_item.updated',
+				subjectType: 'action_item',
+				subjectId: item.id,
+				before: item,
+				after: r,
+				at: now
+			});
 		return r;
 	});
 	if (!updated) return err({ code: 'conflict', message: 'The action item was changed by someone else; reload and try again' });
@@ -200,13 +240,22 @@ export type ActionItemScope = 'mine' | 'team' | 'overdue' | 'all';
  * Open items across incidents: mine, my team's (owners in my org unit), overdue, or all I can see.
  * Items of restricted incidents appear only to their members (and admins).
  */
-export async function listOpenActionItems(ctx: AppContext, actor: Actor, opts: { scope?: unknown } = {}): Promise<Result<{ scope: ActionItemScope; items: ActionItemView[] }>> {
+export async function listOpenActionItems(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { scope?: unknown } = {}
+): Promise<Result<{ scope: ActionItemScope; items: ActionItemView[] }>> {
 	if (!actor.userId && actor.kind !== 'system') return err({ code: 'forbidden', message: 'Sign in to see action items' });
 	const scope: ActionItemScope = (['mine', 'team', 'overdue', 'all'] as const).find((s) => s === opts.scope) ?? 'mine';
 	const visibleTo = actor.kind === 'system' || actor.globalRole === 'admin' ? 'all' : { userId: actor.userId! };
 	let ownerIds: string[] | undefined;
 	if (scope === 'mine') ownerIds = actor.userId ? [actor.userId] : [];
-	if (scope === 'team') ownerIds = actor.orgUnitId ? (await usersRepo.listByOrgUnit(ctx.db, actor.orgUnitId)).map((u) => u.id) : actor.userId ? [actor.userId] : [];
+	if (scope === 'team')
+		ownerIds = actor.orgUnitId
+			? (await usersRepo.listByOrgUnit(ctx.db, actor.orgUnitId)).map((u) => u.id)
+			: actor.userId
+				? [actor.userId]
+				: [];
 	const t = today(ctx);
 	let items = (await itemsRepo.listOpen(ctx.db, { ownerIds, visibleTo, limit: LIST_MAX })).map((r) => viewOf(r, t));
 	if (scope === 'overdue') items = items.filter((i) => i.overdue);
@@ -220,7 +269,10 @@ async function notifyOwner(ctx: AppContext, item: itemsRepo.ActionItemWithNames,
 		event: `action_item.${what}`,
 		incidentId: item.incident_id,
 		recipients: [item.owner_id],
-		title: { 'zh-CN': translate('zh-CN', `action.notify.${what}.title`, params), en: translate('en', `action.notify.${what}.title`, params) },
+		title: {
+			'zh-CN': translate('zh-CN', `action.notify.${what}.title`, params),
+			en: translate('en', `action.notify.${what}.title`, params)
+		},
 		body: { 'zh-CN': translate('zh-CN', 'action.notify.body', params), en: translate('en', 'action.notify.body', params) },
 		link: '/actions',
 		restricted: item.incident_restricted,

@@ -8,7 +8,14 @@ import { CLOCK_KINDS, type ClockKind } from '../../domain/clocks';
 import { incidentDurations, incidentMetrics, slaAttainment, type Attainment, type Mean } from '../../domain/metrics';
 import { PRIORITIES, type Priority } from '../../domain/priority';
 import { formatDuration, type Block } from '../../domain/review-document';
-import { actionItemCounts, PERIOD_PATTERN, periodRange, previousPeriod, satisfaction, type SatisfactionSummary } from '../../domain/review-metrics';
+import {
+	actionItemCounts,
+	PERIOD_PATTERN,
+	periodRange,
+	previousPeriod,
+	satisfaction,
+	type SatisfactionSummary
+} from '../../domain/review-metrics';
 import { err, ok, type DomainError, type Result } from '../../domain/result';
 import { translate, type Locale } from '../../i18n';
 import type { Actor, AppContext } from '../context';
@@ -66,8 +73,10 @@ function forbidden(): DomainError {
 
 /** A period that is well-formed and not in the future (the current month may be generated so far). */
 export function parsePeriod(value: unknown, now: Date, timeZone: string): Result<string> {
-	if (typeof value !== 'string' || !PERIOD_PATTERN.test(value)) return err({ code: 'invalid_value', message: 'period must look like 2026-10', field: 'period' });
-	if (periodRange(value, timeZone).start > now) return err({ code: 'invalid_value', message: 'period must not be in the future', field: 'period' });
+	if (typeof value !== 'string' || !PERIOD_PATTERN.test(value))
+		return err({ code: 'invalid_value', message: 'period must look like 2026-10', field: 'period' });
+	if (periodRange(value, timeZone).start > now)
+		return err({ code: 'invalid_value', message: 'period must not be in the future', field: 'period' });
 	return ok(value);
 }
 
@@ -76,16 +85,27 @@ function subtree(units: readonly OrgUnitRow[], rootId: string): Set<string> {
 	let grew = true;
 	while (grew) {
 		grew = false;
-		for (const u of units) if (u.parent_id && out.has(u.parent_id) && !out.has(u.id)) (out.add(u.id), (grew = true));
+		for (const u of units) {
+			if (u.parent_id && out.has(u.parent_id) && !out.has(u.id)) {
+				out.add(u.id);
+				grew = true;
+			}
+		}
 	}
 	return out;
 }
 
 /** Computes and stores the reports of `period`: the whole organisation and every unit. Idempotent. */
-export async function generateMonthlyReports(ctx: AppContext, opts: { period: string; now: Date; generatedBy?: string | null }): Promise<{ period: string; units: number }> {
+export async function generateMonthlyReports(
+	ctx: AppContext,
+	opts: { period: string; now: Date; generatedBy?: string | null }
+): Promise<{ period: string; units: number }> {
 	const tz = ctx.config.orgTimeZone;
 	const range = periodRange(opts.period, tz);
-	const [incidents, units] = await Promise.all([reportsRepo.declaredIncidents(ctx.db, { from: range.start, to: range.end }), orgUnitsRepo.list(ctx.db)]);
+	const [incidents, units] = await Promise.all([
+		reportsRepo.declaredIncidents(ctx.db, { from: range.start, to: range.end }),
+		orgUnitsRepo.list(ctx.db)
+	]);
 	const ids = incidents.map((i) => i.id);
 	const [services, categories, reports, answered, sent, items] = await Promise.all([
 		reportsRepo.incidentServices(ctx.db, ids),
@@ -103,7 +123,8 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 	const build = (unit: OrgUnitRow | null): MonthlyReportData => {
 		const teams = unit ? subtree(units, unit.id) : null;
 		const inUnit = (ownerTeamId: string | null) => teams === null || (ownerTeamId !== null && teams.has(ownerTeamId));
-		const mine: IncidentRow[] = teams === null ? incidents : incidents.filter((i) => services.some((s) => s.incident_id === i.id && inUnit(s.owner_team_id)));
+		const mine: IncidentRow[] =
+			teams === null ? incidents : incidents.filter((i) => services.some((s) => s.incident_id === i.id && inUnit(s.owner_team_id)));
 		const servicesOf = (id: string) => services.filter((s) => s.incident_id === id && inUnit(s.owner_team_id));
 		const metricInput = mine.map((i) => ({
 			id: i.id,
@@ -123,7 +144,8 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 			title: i.restricted ? null : i.title,
 			priority: i.priority,
 			declaredAt: i.declared_at!.toISOString(),
-			timeToResolveMs: incidentDurations({ detectedAt: i.detected_at, declaredAt: i.declared_at, resolvedAt: i.resolved_at }).timeToResolveMs,
+			timeToResolveMs: incidentDurations({ detectedAt: i.detected_at, declaredAt: i.declared_at, resolvedAt: i.resolved_at })
+				.timeToResolveMs,
 			services: servicesOf(i.id).map((s) => s.code)
 		});
 		const byService = new Map<string, { code: string; nameZh: string; nameEn: string; count: number }>();
@@ -140,8 +162,12 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 		}
 		const realIds = new Set(real.map((i) => i.id));
 		const myReports = reports.filter((r) => realIds.has(r.incident_id) && r.sent_at && r.sent_at >= range.start && r.sent_at < range.end);
-		const ackDelays = myReports.filter((r) => r.first_ack_at && r.sent_at).map((r) => new Date(r.first_ack_at as unknown as string).getTime() - r.sent_at!.getTime());
-		const myItems = items.filter((it) => teams === null || itemIncidentServices.some((s) => s.incident_id === it.incident_id && inUnit(s.owner_team_id)));
+		const ackDelays = myReports
+			.filter((r) => r.first_ack_at && r.sent_at)
+			.map((r) => new Date(r.first_ack_at as unknown as string).getTime() - r.sent_at!.getTime());
+		const myItems = items.filter(
+			(it) => teams === null || itemIncidentServices.some((s) => s.incident_id === it.incident_id && inUnit(s.owner_team_id))
+		);
 		const myAnswers = answered.filter((a) => inUnit(a.owner_team_id));
 		const sentCount = sent.filter((s) => inUnit(s.owner_team_id)).length;
 		const sat = satisfaction(myAnswers);
@@ -154,13 +180,17 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 				count: m.service.count,
 				byPriority: m.service.byPriority,
 				byService: [...byService.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
-				byCategory: [...byCategory.entries()].map(([category, count]) => ({ category, count })).sort((a, b) => b.count - a.count || a.category.localeCompare(b.category)),
+				byCategory: [...byCategory.entries()]
+					.map(([category, count]) => ({ category, count }))
+					.sort((a, b) => b.count - a.count || a.category.localeCompare(b.category)),
 				list: real.map(listItem)
 			},
 			mtta: m.service.mtta,
 			mttm: m.service.mttm,
 			mttr: m.service.mttr,
-			attainment: slaAttainment(mine.flatMap((i) => (clocks.get(i.id)?.evaluation.clocks ?? []).map((c) => ({ kind: c.kind, state: c.state, drill: i.drill })))),
+			attainment: slaAttainment(
+				mine.flatMap((i) => (clocks.get(i.id)?.evaluation.clocks ?? []).map((c) => ({ kind: c.kind, state: c.state, drill: i.drill })))
+			),
 			escalations: {
 				incidents: new Set(myReports.map((r) => r.incident_id)).size,
 				reports: myReports.length,
@@ -174,7 +204,9 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 			satisfaction: {
 				...sat,
 				sent: Math.max(sentCount, sat.answered),
-				comments: myAnswers.filter((a) => a.comment).map((a) => ({ incidentNumber: a.incident_number, serviceCode: a.service_code, score: a.score!, comment: a.comment! }))
+				comments: myAnswers
+					.filter((a) => a.comment)
+					.map((a) => ({ incidentNumber: a.incident_number, serviceCode: a.service_code, score: a.score!, comment: a.comment! }))
 			}
 		};
 	};
@@ -194,7 +226,11 @@ export async function generateMonthlyReports(ctx: AppContext, opts: { period: st
 }
 
 /** On demand, from the reports page (managers and admins). */
-export async function generateOnDemand(ctx: AppContext, actor: Actor, opts: { period: unknown }): Promise<Result<{ period: string; units: number }>> {
+export async function generateOnDemand(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { period: unknown }
+): Promise<Result<{ period: string; units: number }>> {
 	if (!mayGenerate(actor)) return err(forbidden());
 	const now = ctx.now();
 	const period = parsePeriod(opts.period, now, ctx.config.orgTimeZone);
@@ -213,7 +249,10 @@ export async function generateDueMonthlyReports(ctx: AppContext, now: Date): Pro
 	return period;
 }
 
-export async function listReportPeriods(ctx: AppContext, actor: Actor): Promise<Result<{ period: string; generatedAt: Date; units: number }[]>> {
+export async function listReportPeriods(
+	ctx: AppContext,
+	actor: Actor
+): Promise<Result<{ period: string; generatedAt: Date; units: number }[]>> {
 	if (!mayView(actor)) return err(forbidden());
 	const rows = await reportsRepo.listPeriods(ctx.db);
 	return ok(rows.map((r) => ({ period: r.period, generatedAt: new Date(r.generated_at), units: Number(r.units) })));
@@ -223,7 +262,9 @@ export async function getMonthlyReport(
 	ctx: AppContext,
 	actor: Actor,
 	opts: { period: unknown; orgUnitId?: unknown }
-): Promise<Result<{ data: MonthlyReportData; units: { id: string | null; code: string | null; nameZh: string | null; nameEn: string | null }[] }>> {
+): Promise<
+	Result<{ data: MonthlyReportData; units: { id: string | null; code: string | null; nameZh: string | null; nameEn: string | null }[] }>
+> {
 	if (!mayView(actor)) return err(forbidden());
 	const period = parsePeriod(opts.period, ctx.now(), ctx.config.orgTimeZone);
 	if (!period.ok) return period;
@@ -231,7 +272,10 @@ export async function getMonthlyReport(
 	const row = await reportsRepo.find(ctx.db, { period: period.value, orgUnitId });
 	if (!row) return err({ code: 'not_found', message: `No report for ${period.value}${orgUnitId ? ' and this unit' : ''} yet` });
 	const units = await reportsRepo.listUnitsOfPeriod(ctx.db, period.value);
-	return ok({ data: row.data as MonthlyReportData, units: units.map((u) => ({ id: u.org_unit_id, code: u.code, nameZh: u.name_zh, nameEn: u.name_en })) });
+	return ok({
+		data: row.data as MonthlyReportData,
+		units: units.map((u) => ({ id: u.org_unit_id, code: u.code, nameZh: u.name_zh, nameEn: u.name_en }))
+	});
 }
 
 function meanText(m: Mean, locale: Locale): string {
@@ -245,42 +289,100 @@ function unitName(data: MonthlyReportData, locale: Locale): string {
 export function reportBlocks(data: MonthlyReportData, locale: Locale): Block[] {
 	const t = (k: string, p?: Record<string, string | number>) => translate(locale, k, p);
 	const pct = (a: Attainment) => (a.percentage === null ? '—' : `${a.percentage.toFixed(1)}%`);
-	const incidentRows = (list: ReportIncident[]) => list.map((i) => [`${i.number}${i.title ? ` ${i.title}` : ''}`, i.priority, i.declaredAt.slice(0, 10), formatDuration(i.timeToResolveMs)]);
-	const head = [t('report.monthly.col.incident'), t('report.monthly.col.priority'), t('report.monthly.col.declared'), t('report.monthly.col.resolveTime')];
+	const incidentRows = (list: ReportIncident[]) =>
+		list.map((i) => [
+			`${i.number}${i.title ? ` ${i.title}` : ''}`,
+			i.priority,
+			i.declaredAt.slice(0, 10),
+			formatDuration(i.timeToResolveMs)
+		]);
+	const head = [
+		t('report.monthly.col.incident'),
+		t('report.monthly.col.priority'),
+		t('report.monthly.col.declared'),
+		t('report.monthly.col.resolveTime')
+	];
 	const s = data.satisfaction;
 	return [
 		{ kind: 'title', text: t('report.monthly.docTitle', { period: data.period, unit: unitName(data, locale) }) },
 		{ kind: 'heading', text: t('report.monthly.incidents') },
 		{ kind: 'paragraph', text: t('report.monthly.count', { count: data.incidents.count }) },
-		{ kind: 'fields', pairs: [[t('report.monthly.mtta'), meanText(data.mtta, locale)], [t('report.monthly.mttm'), meanText(data.mttm, locale)], [t('report.monthly.mttr'), meanText(data.mttr, locale)]] },
+		{
+			kind: 'fields',
+			pairs: [
+				[t('report.monthly.mtta'), meanText(data.mtta, locale)],
+				[t('report.monthly.mttm'), meanText(data.mttm, locale)],
+				[t('report.monthly.mttr'), meanText(data.mttr, locale)]
+			]
+		},
 		{ kind: 'heading', text: t('report.monthly.byPriority') },
-		{ kind: 'table', head: [t('report.monthly.col.priority'), t('report.monthly.col.count')], rows: PRIORITIES.map((p) => [p, String(data.incidents.byPriority[p])]) },
+		{
+			kind: 'table',
+			head: [t('report.monthly.col.priority'), t('report.monthly.col.count')],
+			rows: PRIORITIES.map((p) => [p, String(data.incidents.byPriority[p])])
+		},
 		{ kind: 'heading', text: t('report.monthly.byService') },
-		{ kind: 'table', head: [t('report.monthly.col.name'), t('report.monthly.col.count')], rows: data.incidents.byService.map((x) => [`${locale === 'zh-CN' ? x.nameZh : x.nameEn} (${x.code})`, String(x.count)]) },
+		{
+			kind: 'table',
+			head: [t('report.monthly.col.name'), t('report.monthly.col.count')],
+			rows: data.incidents.byService.map((x) => [`${locale === 'zh-CN' ? x.nameZh : x.nameEn} (${x.code})`, String(x.count)])
+		},
 		{ kind: 'heading', text: t('report.monthly.byCategory') },
-		{ kind: 'table', head: [t('report.monthly.col.name'), t('report.monthly.col.count')], rows: data.incidents.byCategory.map((x) => [categoryLabel(x.category, locale), String(x.count)]) },
+		{
+			kind: 'table',
+			head: [t('report.monthly.col.name'), t('report.monthly.col.count')],
+			rows: data.incidents.byCategory.map((x) => [categoryLabel(x.category, locale), String(x.count)])
+		},
 		{ kind: 'table', head, rows: incidentRows(data.incidents.list) },
 		{ kind: 'heading', text: t('report.monthly.attainment') },
 		{
 			kind: 'table',
-			head: [t('report.monthly.col.clock'), t('report.monthly.col.met'), t('report.monthly.col.breached'), t('report.monthly.col.pending'), t('report.monthly.col.percentage')],
-			rows: CLOCK_KINDS.map((k) => [t(`report.monthly.clock.${k}`), String(data.attainment[k].met), String(data.attainment[k].breached), String(data.attainment[k].pending), pct(data.attainment[k])])
+			head: [
+				t('report.monthly.col.clock'),
+				t('report.monthly.col.met'),
+				t('report.monthly.col.breached'),
+				t('report.monthly.col.pending'),
+				t('report.monthly.col.percentage')
+			],
+			rows: CLOCK_KINDS.map((k) => [
+				t(`report.monthly.clock.${k}`),
+				String(data.attainment[k].met),
+				String(data.attainment[k].breached),
+				String(data.attainment[k].pending),
+				pct(data.attainment[k])
+			])
 		},
 		{ kind: 'heading', text: t('report.monthly.escalations') },
-		{ kind: 'paragraph', text: t('report.monthly.escalationSummary', { incidents: data.escalations.incidents, reports: data.escalations.reports, ack: formatDuration(data.escalations.meanAckMs) }) },
+		{
+			kind: 'paragraph',
+			text: t('report.monthly.escalationSummary', {
+				incidents: data.escalations.incidents,
+				reports: data.escalations.reports,
+				ack: formatDuration(data.escalations.meanAckMs)
+			})
+		},
 		{ kind: 'heading', text: t('report.monthly.actions') },
 		{ kind: 'paragraph', text: t('report.monthly.actionSummary', data.actionItems) },
 		{ kind: 'heading', text: t('report.monthly.satisfaction') },
-		{ kind: 'paragraph', text: t('report.monthly.satisfactionSummary', { answered: s.answered, sent: s.sent, mean: s.meanScore === null ? '—' : s.meanScore.toFixed(1) }) },
+		{
+			kind: 'paragraph',
+			text: t('report.monthly.satisfactionSummary', {
+				answered: s.answered,
+				sent: s.sent,
+				mean: s.meanScore === null ? '—' : s.meanScore.toFixed(1)
+			})
+		},
 		{ kind: 'list', items: s.comments.map((c) => `${c.incidentNumber} · ${c.serviceCode}: ${c.score}/5 — ${c.comment}`) },
 		{ kind: 'heading', text: t('report.monthly.drills') },
-		data.drills.length ? { kind: 'table', head, rows: incidentRows(data.drills) } : { kind: 'paragraph', text: t('report.monthly.noDrills') }
+		data.drills.length
+			? { kind: 'table', head, rows: incidentRows(data.drills) }
+			: { kind: 'paragraph', text: t('report.monthly.noDrills') }
 	];
 }
 
 function categoryLabel(category: string, locale: Locale): string {
 	if (category === UNCATEGORISED) return translate(locale, 'report.monthly.uncategorised');
-	const key = `playbook.category.${category}`;
+	const key = `category.${category}`;
 	const label = translate(locale, key);
 	return label === key ? category : label;
 }
@@ -290,7 +392,8 @@ export function reportCsv(data: MonthlyReportData, locale: Locale): string {
 	const t = (k: string) => translate(locale, k);
 	const rows: string[][] = [['period', 'unit', 'section', 'item', 'value']];
 	const unit = unitName(data, locale);
-	const add = (section: string, item: string, value: string | number | null) => rows.push([data.period, unit, section, item, value === null ? '' : String(value)]);
+	const add = (section: string, item: string, value: string | number | null) =>
+		rows.push([data.period, unit, section, item, value === null ? '' : String(value)]);
 	add('incidents', 'count', data.incidents.count);
 	for (const p of PRIORITIES) add('by_priority', p, data.incidents.byPriority[p]);
 	for (const x of data.incidents.byService) add('by_service', x.code, x.count);
@@ -298,7 +401,8 @@ export function reportCsv(data: MonthlyReportData, locale: Locale): string {
 	add('mtta_minutes', t('report.monthly.mtta'), data.mtta.meanMs === null ? null : (data.mtta.meanMs / 60_000).toFixed(1));
 	add('mttm_minutes', t('report.monthly.mttm'), data.mttm.meanMs === null ? null : (data.mttm.meanMs / 60_000).toFixed(1));
 	add('mttr_minutes', t('report.monthly.mttr'), data.mttr.meanMs === null ? null : (data.mttr.meanMs / 60_000).toFixed(1));
-	for (const k of CLOCK_KINDS) add('attainment_percent', k, data.attainment[k].percentage === null ? null : data.attainment[k].percentage!.toFixed(1));
+	for (const k of CLOCK_KINDS)
+		add('attainment_percent', k, data.attainment[k].percentage === null ? null : data.attainment[k].percentage!.toFixed(1));
 	add('escalations', 'incidents', data.escalations.incidents);
 	add('escalations', 'reports', data.escalations.reports);
 	add('action_items', 'opened', data.actionItems.opened);
@@ -317,12 +421,18 @@ export async function exportMonthlyReport(
 	actor: Actor,
 	opts: { period: unknown; orgUnitId?: unknown; format: unknown; locale: Locale }
 ): Promise<Result<ExportFile>> {
-	if (!['csv', 'md', 'pdf'].includes(String(opts.format))) return err({ code: 'invalid_value', message: 'format must be one of csv, md, pdf', field: 'format' });
+	if (!['csv', 'md', 'pdf'].includes(String(opts.format)))
+		return err({ code: 'invalid_value', message: 'format must be one of csv, md, pdf', field: 'format' });
 	const r = await getMonthlyReport(ctx, actor, opts);
 	if (!r.ok) return r;
 	const data = r.value.data;
 	const base = `service-quality-${data.period}-${data.orgUnit?.code ?? 'all'}`;
-	if (opts.format === 'csv') return ok({ filename: `${base}.csv`.replace(/[^A-Za-z0-9._-]+/g, '-'), contentType: 'text/csv; charset=utf-8', body: '\uFEFF' + reportCsv(data, opts.locale) });
+	if (opts.format === 'csv')
+		return ok({
+			filename: `${base}.csv`.replace(/[^A-Za-z0-9._-]+/g, '-'),
+			contentType: 'text/csv; charset=utf-8',
+			body: '\uFEFF' + reportCsv(data, opts.locale)
+		});
 	return ok(
 		await renderBlocks(reportBlocks(data, opts.locale), {
 			format: opts.format as 'md' | 'pdf',

@@ -37,7 +37,15 @@ function fonts(): { regular: string; bold: string } {
 function fmtTime(iso: string | Date | null, timeZone: string): string {
 	if (!iso) return '—';
 	const d = typeof iso === 'string' ? new Date(iso) : iso;
-	return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+	return new Intl.DateTimeFormat('en-CA', {
+		timeZone,
+		year: 'numeric',
+		month: '2-digit',
+		day: '2-digit',
+		hour: '2-digit',
+		minute: '2-digit',
+		hourCycle: 'h23'
+	})
 		.format(d)
 		.replace(',', '');
 }
@@ -73,13 +81,21 @@ export function reviewBlocks(
 	blocks.push({ kind: 'heading', text: t('review.keyTimes') });
 	blocks.push({
 		kind: 'fields',
-		pairs: (['detectedAt', 'declaredAt', 'firstAckedAt', 'mitigatedAt', 'resolvedAt', 'closedAt'] as const).map((k) => [t(`review.time.${k}`), time(f.times[k])])
+		pairs: (['detectedAt', 'declaredAt', 'firstAckedAt', 'mitigatedAt', 'resolvedAt', 'closedAt'] as const).map((k) => [
+			t(`review.time.${k}`),
+			time(f.times[k])
+		])
 	});
 	blocks.push({ kind: 'heading', text: t('review.stages') });
 	blocks.push({
 		kind: 'table',
 		head: [t('review.col.stage'), t('review.col.duration'), t('review.col.target'), t('review.col.verdict')],
-		rows: f.stages.map((s) => [t(`review.stage.${s.key}`), formatDuration(s.ms), s.targetMs === null ? '—' : formatDuration(s.targetMs), t(`review.verdict.${s.verdict}`)])
+		rows: f.stages.map((s) => [
+			t(`review.stage.${s.key}`),
+			formatDuration(s.ms),
+			s.targetMs === null ? '—' : formatDuration(s.targetMs),
+			t(`review.verdict.${s.verdict}`)
+		])
 	});
 	if (f.clocks.length) {
 		blocks.push({ kind: 'heading', text: t('review.clocks') });
@@ -94,7 +110,11 @@ export function reviewBlocks(
 	blocks.push({
 		kind: 'table',
 		head: [t('review.col.time'), t('review.col.entry'), t('review.col.author')],
-		rows: f.timeline.map((e) => [time(e.at), `${e.pinned ? `[${t('review.pinned')}] ` : ''}${e.i18n ? e.i18n[opts.locale] : e.text}`, e.authorName])
+		rows: f.timeline.map((e) => [
+			time(e.at),
+			`${e.pinned ? `[${t('review.pinned')}] ` : ''}${e.i18n ? e.i18n[opts.locale] : e.text}`,
+			e.authorName
+		])
 	});
 	if (f.timelineTruncated) blocks.push({ kind: 'paragraph', text: t('review.timelineTruncated', { max: f.timeline.length }) });
 
@@ -116,7 +136,10 @@ export function reviewBlocks(
 	blocks.push({ kind: 'heading', text: t('review.playbooks') });
 	if (!f.playbooks.length) blocks.push({ kind: 'paragraph', text: t('review.noPlaybooks') });
 	for (const p of f.playbooks) {
-		blocks.push({ kind: 'paragraph', text: `${p.title[opts.locale]} — ${t('review.playbookCounts', { done: p.done, skipped: p.skipped, late: p.late, open: p.open })}` });
+		blocks.push({
+			kind: 'paragraph',
+			text: `${p.title[opts.locale]} — ${t('review.playbookCounts', { done: p.done, skipped: p.skipped, late: p.late, open: p.open })}`
+		});
 		blocks.push({
 			kind: 'table',
 			head: [t('review.col.step'), t('review.col.stepState'), t('review.col.due'), t('review.col.done')],
@@ -133,7 +156,12 @@ export function reviewBlocks(
 		blocks.push({
 			kind: 'table',
 			head: [t('review.col.step'), t('review.col.state'), t('review.col.reason'), t('review.col.recordedBy')],
-			rows: f.deviations.map((d) => [d.stepTitle?.[opts.locale] ?? d.stepId, t(`review.deviation.${d.kind}`), d.reason, `${d.recordedBy ?? '—'} ${time(d.at)}`])
+			rows: f.deviations.map((d) => [
+				d.stepTitle?.[opts.locale] ?? d.stepId,
+				t(`review.deviation.${d.kind}`),
+				d.reason,
+				`${d.recordedBy ?? '—'} ${time(d.at)}`
+			])
 		});
 	}
 
@@ -148,7 +176,13 @@ export function reviewBlocks(
 		blocks.push({ kind: 'heading', text: t(`review.section.${key}`) });
 		const text = content.narrative[key].trim();
 		if (key === 'five_whys' && text) {
-			blocks.push({ kind: 'list', items: text.split('\n').filter((l) => l.trim()).map((l, i) => `${t('review.fiveWhys.why', { n: i + 1 })} ${l.trim()}`) });
+			blocks.push({
+				kind: 'list',
+				items: text
+					.split('\n')
+					.filter((l) => l.trim())
+					.map((l, i) => `${t('review.fiveWhys.why', { n: i + 1 })} ${l.trim()}`)
+			});
 		} else blocks.push({ kind: 'paragraph', text: text || t('review.sectionEmpty') });
 	}
 
@@ -156,8 +190,22 @@ export function reviewBlocks(
 	if (content.actionItems.length)
 		blocks.push({
 			kind: 'table',
-			head: [t('action.col.title'), t('action.col.owner'), t('action.col.due'), t('action.col.type'), t('action.col.link'), t('action.col.status')],
-			rows: content.actionItems.map((i) => [i.title, i.owner ?? t('action.noOwner'), i.dueDate ?? '—', t(`action.type.${i.type}`), i.link ?? '—', t(`action.status.${i.status}`)])
+			head: [
+				t('action.col.title'),
+				t('action.col.owner'),
+				t('action.col.due'),
+				t('action.col.type'),
+				t('action.col.link'),
+				t('action.col.status')
+			],
+			rows: content.actionItems.map((i) => [
+				i.title,
+				i.owner ?? t('action.noOwner'),
+				i.dueDate ?? '—',
+				t(`action.type.${i.type}`),
+				i.link ?? '—',
+				t(`action.status.${i.status}`)
+			])
 		});
 	else blocks.push({ kind: 'paragraph', text: '—' });
 
@@ -165,12 +213,21 @@ export function reviewBlocks(
 	const s = f.satisfaction;
 	blocks.push({
 		kind: 'paragraph',
-		text: s.answered ? t('review.satisfactionSummary', { answered: s.answered, sent: s.sent, mean: (s.meanScore ?? 0).toFixed(1) }) : t('review.noSatisfaction')
+		text: s.answered
+			? t('review.satisfactionSummary', { answered: s.answered, sent: s.sent, mean: (s.meanScore ?? 0).toFixed(1) })
+			: t('review.noSatisfaction')
 	});
-	if (s.responses.length) blocks.push({ kind: 'list', items: s.responses.map((r) => `${r.serviceCode} · ${r.recipient}: ${r.score}/5${r.comment ? ` — ${r.comment}` : ''}`) });
+	if (s.responses.length)
+		blocks.push({
+			kind: 'list',
+			items: s.responses.map((r) => `${r.serviceCode} · ${r.recipient}: ${r.score}/5${r.comment ? ` — ${r.comment}` : ''}`)
+		});
 
 	blocks.push({ kind: 'heading', text: t('review.signOff') });
-	blocks.push({ kind: 'paragraph', text: content.signOff ? t('review.signedOff', { name: content.signOff.name, time: time(content.signOff.at) }) : t('review.draftMark') });
+	blocks.push({
+		kind: 'paragraph',
+		text: content.signOff ? t('review.signedOff', { name: content.signOff.name, time: time(content.signOff.at) }) : t('review.draftMark')
+	});
 	if (opts.hash) blocks.push({ kind: 'paragraph', text: t('review.hash', { hash: opts.hash }) });
 	return blocks;
 }
@@ -234,12 +291,21 @@ export async function blocksToPdf(blocks: readonly Block[], opts: { title: strin
 					cells.forEach((c, i) => {
 						doc.text(c || ' ', left + i * colWidth + CELL_PAD_PT, y + CELL_PAD_PT, { width: colWidth - 2 * CELL_PAD_PT });
 					});
-					doc.moveTo(left, y + h).lineTo(left + width, y + h).lineWidth(0.3).strokeColor('#999999').stroke();
+					doc
+						.moveTo(left, y + h)
+						.lineTo(left + width, y + h)
+						.lineWidth(0.3)
+						.strokeColor('#999999')
+						.stroke();
 					doc.x = left;
 					doc.y = y + h;
 				};
 				row(b.head, 'bold');
-				for (const r of b.rows) row(b.head.map((_, i) => r[i] ?? ''), 'body');
+				for (const r of b.rows)
+					row(
+						b.head.map((_, i) => r[i] ?? ''),
+						'body'
+					);
 				doc.moveDown(0.5);
 				break;
 			}
@@ -250,7 +316,11 @@ export async function blocksToPdf(blocks: readonly Block[], opts: { title: strin
 	for (let i = range.start; i < range.start + range.count; i++) {
 		doc.switchToPage(i);
 		doc.font('body').fontSize(8).fillColor('#666666');
-		doc.text(`${opts.title} — ${i + 1}/${range.count}`, left, doc.page.height - PAGE_MARGIN_PT + 15, { width, align: 'center', lineBreak: false });
+		doc.text(`${opts.title} — ${i + 1}/${range.count}`, left, doc.page.height - PAGE_MARGIN_PT + 15, {
+			width,
+			align: 'center',
+			lineBreak: false
+		});
 		doc.fillColor('#000000');
 	}
 	doc.end();
@@ -263,9 +333,17 @@ export function safeFilename(base: string, ext: string): string {
 	return `${base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'export'}.${ext}`;
 }
 
-export async function renderBlocks(blocks: readonly Block[], opts: { format: ExportFormat; title: string; filenameBase: string }): Promise<ExportFile> {
-	if (opts.format === 'md') return { filename: safeFilename(opts.filenameBase, 'md'), contentType: 'text/markdown; charset=utf-8', body: toMarkdown(blocks) };
-	return { filename: safeFilename(opts.filenameBase, 'pdf'), contentType: 'application/pdf', body: await blocksToPdf(blocks, { title: opts.title }) };
+export async function renderBlocks(
+	blocks: readonly Block[],
+	opts: { format: ExportFormat; title: string; filenameBase: string }
+): Promise<ExportFile> {
+	if (opts.format === 'md')
+		return { filename: safeFilename(opts.filenameBase, 'md'), contentType: 'text/markdown; charset=utf-8', body: toMarkdown(blocks) };
+	return {
+		filename: safeFilename(opts.filenameBase, 'pdf'),
+		contentType: 'application/pdf',
+		body: await blocksToPdf(blocks, { title: opts.title })
+	};
 }
 
 function badFormat(value: unknown): DomainError {
@@ -282,8 +360,16 @@ export async function exportReview(
 	const format = opts.format as ExportFormat;
 	const c = await contentForExport(ctx, actor, { incidentId: opts.incidentId, version: opts.version });
 	if (!c.ok) return c;
-	const blocks = reviewBlocks(c.value.content, { locale: opts.locale, timeZone: ctx.config.orgTimeZone, state: c.value.state, version: c.value.version, hash: c.value.hash });
+	const blocks = reviewBlocks(c.value.content, {
+		locale: opts.locale,
+		timeZone: ctx.config.orgTimeZone,
+		state: c.value.state,
+		version: c.value.version,
+		hash: c.value.hash
+	});
 	const number = c.value.content.facts.incident.number;
 	const title = translate(opts.locale, 'review.docTitle', { number, title: c.value.content.facts.incident.title });
-	return ok(await renderBlocks(blocks, { format, title, filenameBase: `${number}-review${c.value.version ? `-v${c.value.version}` : '-draft'}` }));
+	return ok(
+		await renderBlocks(blocks, { format, title, filenameBase: `${number}-review${c.value.version ? `-v${c.value.version}` : '-draft'}` })
+	);
 }

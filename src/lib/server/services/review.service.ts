@@ -104,9 +104,19 @@ export interface ReviewFacts {
 		late: number;
 		open: number;
 	}[];
-	deviations: { playbookId: string; stepId: string; stepTitle: Bilingual | null; kind: 'skipped' | 'late'; reason: string; recordedBy: string | null; at: string }[];
+	deviations: {
+		playbookId: string;
+		stepId: string;
+		stepTitle: Bilingual | null;
+		kind: 'skipped' | 'late';
+		reason: string;
+		recordedBy: string | null;
+		at: string;
+	}[];
 	participants: { userId: string; name: string; role: IncidentRole; addedAt: string; removedAt: string | null; ackedAt: string | null }[];
-	satisfaction: SatisfactionSummary & { responses: { serviceCode: string; recipient: string; score: number; comment: string | null; at: string }[] };
+	satisfaction: SatisfactionSummary & {
+		responses: { serviceCode: string; recipient: string; score: number; comment: string | null; at: string }[];
+	};
 }
 
 /** What a published version freezes. */
@@ -355,13 +365,20 @@ export async function ensureReview(ctx: AppContext, incident: IncidentRow): Prom
 			});
 		} catch (error) {
 			// The review row is committed; the sections are created again on the next visit.
-			process.stderr.write(JSON.stringify({ level: 'error', msg: 'review sections failed', incidentId: incident.id, error: String(error) }) + '\n');
+			process.stderr.write(
+				JSON.stringify({ level: 'error', msg: 'review sections failed', incidentId: incident.id, error: String(error) }) + '\n'
+			);
 		}
 	}
 	return ok(row);
 }
 
-async function viewOf(ctx: AppContext, actor: Actor, loaded: { incident: IncidentRow; member: { role: IncidentRole } | undefined }, row: ReviewRow): Promise<ReviewView> {
+async function viewOf(
+	ctx: AppContext,
+	actor: Actor,
+	loaded: { incident: IncidentRow; member: { role: IncidentRole } | undefined },
+	row: ReviewRow
+): Promise<ReviewView> {
 	const { incident } = loaded;
 	const allowed = allowedOperations(actor, { incident, member: loaded.member });
 	const [versions, narrative, items, people] = await Promise.all([
@@ -382,8 +399,14 @@ async function viewOf(ctx: AppContext, actor: Actor, loaded: { incident: Inciden
 		rowVersion: row.row_version,
 		facts: row.facts as ReviewFacts,
 		narrative,
-		published: row.content && row.content_hash ? { version: row.version, content: row.content as ReviewContent, hash: row.content_hash } : null,
-		versions: versions.map((v) => ({ version: v.version, hash: v.content_hash, publishedBy: v.published_by_name ?? null, publishedAt: v.published_at })),
+		published:
+			row.content && row.content_hash ? { version: row.version, content: row.content as ReviewContent, hash: row.content_hash } : null,
+		versions: versions.map((v) => ({
+			version: v.version,
+			hash: v.content_hash,
+			publishedBy: v.published_by_name ?? null,
+			publishedAt: v.published_at
+		})),
 		actionItems: items,
 		submittedAt: row.submitted_at,
 		signedOff: row.signed_off_at ? { name: name(row.signed_off_by) ?? '', at: row.signed_off_at } : null,
@@ -442,7 +465,8 @@ const STEP_RULES: Record<Step, { from: readonly ReviewState[]; to: ReviewState; 
 function expectedOf(value: unknown): number | undefined | DomainError {
 	if (value === undefined || value === null || value === '') return undefined;
 	const n = typeof value === 'number' ? value : Number(value);
-	if (!Number.isInteger(n) || n < 1) return { code: 'invalid_value', message: 'expectedVersion must be a positive whole number', field: 'expectedVersion' };
+	if (!Number.isInteger(n) || n < 1)
+		return { code: 'invalid_value', message: 'expectedVersion must be a positive whole number', field: 'expectedVersion' };
 	return n;
 }
 
@@ -450,7 +474,11 @@ function expectedOf(value: unknown): number | undefined | DomainError {
  * One step of the workflow. `refresh` regenerates the facts (state unchanged); `publish` freezes the
  * content into the next version, signs it off as the actor and hashes it into the audit chain.
  */
-async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; step: Step; expectedVersion?: unknown }): Promise<Result<ReviewView>> {
+async function step(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { incidentId: unknown; step: Step; expectedVersion?: unknown }
+): Promise<Result<ReviewView>> {
 	const rule = STEP_RULES[opts.step];
 	const loaded = await loadFor(ctx, actor, { ref: opts.incidentId, operation: rule.operation });
 	if (!loaded.ok) return loaded;
@@ -461,7 +489,10 @@ async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; 
 	if (!started.ok) return started;
 	if (!rule.from.includes(started.value.state))
 		return err(
-			conflict(`The review is ${started.value.state}; ${opts.step} needs it to be ${rule.from.join(' or ')}`, { state: started.value.state, step: opts.step })
+			conflict(`The review is ${started.value.state}; ${opts.step} needs it to be ${rule.from.join(' or ')}`, {
+				state: started.value.state,
+				step: opts.step
+			})
 		);
 	const now = ctx.now();
 	// Facts are regenerated on every step that leaves the review editable or freezes it, so a
@@ -474,15 +505,27 @@ async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; 
 		const current = await reviewsRepo.findByIncidentForUpdate(trx, incident.id);
 		if (!current) return err(notFound());
 		if (expected !== undefined && current.row_version !== expected)
-			return err(conflict(`The review was changed by someone else (version ${current.row_version}, you had ${expected}); reload and try again`, { version: current.row_version }));
-		if (!rule.from.includes(current.state)) return err(conflict(`The review is ${current.state}`, { state: current.state, step: opts.step }));
+			return err(
+				conflict(`The review was changed by someone else (version ${current.row_version}, you had ${expected}); reload and try again`, {
+					version: current.row_version
+				})
+			);
+		if (!rule.from.includes(current.state))
+			return err(conflict(`The review is ${current.state}`, { state: current.state, step: opts.step }));
 		const base = { facts: JSON.stringify(facts), facts_generated_at: now, updated_at: now };
 		if (opts.step === 'publish') {
 			const version = current.version + 1;
 			const content: ReviewContent = {
 				facts,
 				narrative,
-				actionItems: items.map((i) => ({ title: i.title, owner: i.ownerName, dueDate: i.dueDate, type: i.type, link: i.link, status: i.status })),
+				actionItems: items.map((i) => ({
+					title: i.title,
+					owner: i.ownerName,
+					dueDate: i.dueDate,
+					type: i.type,
+					link: i.link,
+					status: i.status
+				})),
 				signOff: { name: actor.displayName, at: now.toISOString() }
 			};
 			const hash = hashContent(content);
@@ -496,7 +539,15 @@ async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; 
 			});
 			const updated = await reviewsRepo.update(trx, {
 				id: current.id,
-				patch: { ...base, state: 'published', version, content: JSON.stringify(content), content_hash: hash, signed_off_by: actor.userId, signed_off_at: now }
+				patch: {
+					...base,
+					state: 'published',
+					version,
+					content: JSON.stringify(content),
+					content_hash: hash,
+					signed_off_by: actor.userId,
+					signed_off_at: now
+				}
 			});
 			await audit.record(trx, {
 				actorId: actor.userId,
@@ -509,7 +560,10 @@ async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; 
 			});
 			return updated ? ok(updated) : err(notFound());
 		}
-		const patch = opts.step === 'submit' ? { ...base, state: rule.to, submitted_by: actor.userId, submitted_at: now } : { ...base, state: opts.step === 'refresh' ? current.state : rule.to };
+		const patch =
+			opts.step === 'submit'
+				? { ...base, state: rule.to, submitted_by: actor.userId, submitted_at: now }
+				: { ...base, state: opts.step === 'refresh' ? current.state : rule.to };
 		const updated = await reviewsRepo.update(trx, { id: current.id, patch });
 		if (opts.step !== 'refresh')
 			await audit.record(trx, {
@@ -526,7 +580,12 @@ async function step(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; 
 	if (!outcome.ok) return outcome;
 	if (opts.step !== 'refresh') {
 		const text = bilingualStep(opts.step, actor.displayName, outcome.value.version);
-		await afterCommit(ctx, { incidentId: incident.id, what: `review:${outcome.value.state}`, entry: { kind: 'status', text, pinned: opts.step === 'publish' }, board: false });
+		await afterCommit(ctx, {
+			incidentId: incident.id,
+			what: `review:${outcome.value.state}`,
+			entry: { kind: 'status', text, pinned: opts.step === 'publish' },
+			board: false
+		});
 	}
 	return ok(await viewOf(ctx, actor, loaded.value, outcome.value));
 }
@@ -536,30 +595,55 @@ function bilingualStep(s: Exclude<Step, 'refresh'>, actor: string, version: numb
 	return { 'zh-CN': translate('zh-CN', `review.timeline.${s}`, params), en: translate('en', `review.timeline.${s}`, params) };
 }
 
-export const refreshFacts = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) => step(ctx, actor, { ...opts, step: 'refresh' });
-export const submitReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) => step(ctx, actor, { ...opts, step: 'submit' });
-export const returnReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) => step(ctx, actor, { ...opts, step: 'return' });
-export const publishReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) => step(ctx, actor, { ...opts, step: 'publish' });
-export const reviseReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) => step(ctx, actor, { ...opts, step: 'revise' });
+export const refreshFacts = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) =>
+	step(ctx, actor, { ...opts, step: 'refresh' });
+export const submitReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) =>
+	step(ctx, actor, { ...opts, step: 'submit' });
+export const returnReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) =>
+	step(ctx, actor, { ...opts, step: 'return' });
+export const publishReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) =>
+	step(ctx, actor, { ...opts, step: 'publish' });
+export const reviseReview = (ctx: AppContext, actor: Actor, opts: { incidentId: unknown; expectedVersion?: unknown }) =>
+	step(ctx, actor, { ...opts, step: 'revise' });
 
 /**
  * Records a manager's waiver on the review (waive_review): the reason closing rests on when there is
  * no published review. The incident service's close takes the same reason; this keeps it with the
  * review, where the review page and the exports show it.
  */
-export async function waiveReview(ctx: AppContext, actor: Actor, opts: { incidentId: unknown; reason: unknown }): Promise<Result<ReviewView>> {
+export async function waiveReview(
+	ctx: AppContext,
+	actor: Actor,
+	opts: { incidentId: unknown; reason: unknown }
+): Promise<Result<ReviewView>> {
 	const loaded = await loadFor(ctx, actor, { ref: opts.incidentId, operation: 'waive_review' });
 	if (!loaded.ok) return loaded;
 	const reason = typeof opts.reason === 'string' ? opts.reason.trim() : '';
 	if (!reason) return err({ code: 'required', message: 'Say why the review is waived', field: 'reason' });
-	if (reason.length > WAIVER_MAX_CHARS) return err({ code: 'too_long', message: `reason must be at most ${WAIVER_MAX_CHARS} characters`, field: 'reason', params: { max: WAIVER_MAX_CHARS } });
+	if (reason.length > WAIVER_MAX_CHARS)
+		return err({
+			code: 'too_long',
+			message: `reason must be at most ${WAIVER_MAX_CHARS} characters`,
+			field: 'reason',
+			params: { max: WAIVER_MAX_CHARS }
+		});
 	const started = await ensureReview(ctx, loaded.value.incident);
 	if (!started.ok) return started;
 	if (started.value.version > 0) return err(conflict('The review is already published; there is nothing to waive'));
 	const now = ctx.now();
 	const updated = await ctx.db.transaction().execute(async (trx) => {
-		const row = await reviewsRepo.update(trx, { id: started.value.id, patch: { waiver_reason: reason, waived_by: actor.userId, waived_at: now, updated_at: now } });
-		await audit.record(trx, { actorId: actor.userId, action: 'review.waived', subjectType: 'incident', subjectId: loaded.value.incident.id, after: { reason }, at: now });
+		const row = await reviewsRepo.update(trx, {
+			id: started.value.id,
+			patch: { waiver_reason: reason, waived_by: actor.userId, waived_at: now, updated_at: now }
+		});
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: 'review.waived',
+			subjectType: 'incident',
+			subjectId: loaded.value.incident.id,
+			after: { reason },
+			at: now
+		});
 		return row;
 	});
 	if (!updated) return err(notFound());
@@ -575,11 +659,18 @@ export async function getReviewVersion(
 	const loaded = await loadFor(ctx, actor, { ref: opts.incidentId, operation: 'view_incident' });
 	if (!loaded.ok) return loaded;
 	const n = Number(opts.version);
-	if (!Number.isInteger(n) || n < 1) return err({ code: 'invalid_value', message: 'version must be a positive whole number', field: 'version' });
+	if (!Number.isInteger(n) || n < 1)
+		return err({ code: 'invalid_value', message: 'version must be a positive whole number', field: 'version' });
 	const row = await reviewsRepo.findByIncident(ctx.db, loaded.value.incident.id);
 	const v = row ? await reviewsRepo.findVersion(ctx.db, { reviewId: row.id, version: n }) : undefined;
 	if (!v) return err({ code: 'not_found', message: `No published version ${n} of this review` });
-	return ok({ version: v.version, content: v.content as ReviewContent, hash: v.content_hash, publishedAt: v.published_at, publishedBy: v.published_by_name ?? null });
+	return ok({
+		version: v.version,
+		content: v.content as ReviewContent,
+		hash: v.content_hash,
+		publishedAt: v.published_at,
+		publishedBy: v.published_by_name ?? null
+	});
 }
 
 /**
@@ -607,7 +698,14 @@ export async function contentForExport(
 	const content: ReviewContent = {
 		facts: await generateFacts(ctx, loaded.value.incident, ctx.now()),
 		narrative: await readNarrative(ctx, loaded.value.incident.id),
-		actionItems: items.map((i) => ({ title: i.title, owner: i.ownerName, dueDate: i.dueDate, type: i.type, link: i.link, status: i.status })),
+		actionItems: items.map((i) => ({
+			title: i.title,
+			owner: i.ownerName,
+			dueDate: i.dueDate,
+			type: i.type,
+			link: i.link,
+			status: i.status
+		})),
 		signOff: null
 	};
 	return ok({ content, state: row.state, version: null, hash: null });

@@ -45,7 +45,10 @@ async function ownersOf(ctx: AppContext, ownerTeamId: string | null): Promise<st
  * Idempotent: one survey per incident, service and owner, whatever the number of calls. Returns the
  * links created, so the caller (and the tests) can see them; they are also sent as notifications.
  */
-export async function sendSurveys(ctx: AppContext, opts: { incidentId: string; now?: Date }): Promise<{ recipientId: string; serviceId: string; link: string }[]> {
+export async function sendSurveys(
+	ctx: AppContext,
+	opts: { incidentId: string; now?: Date }
+): Promise<{ recipientId: string; serviceId: string; link: string }[]> {
 	const incident = await incidentsRepo.findById(ctx.db, opts.incidentId);
 	if (!incident || incident.drill || (incident.status !== 'resolved' && incident.status !== 'closed')) return [];
 	const now = opts.now ?? ctx.now();
@@ -67,13 +70,24 @@ export async function sendSurveys(ctx: AppContext, opts: { incidentId: string; n
 			const path = `/survey/${token}`;
 			const link = ctx.config.origin ? `${ctx.config.origin}${path}` : path;
 			out.push({ recipientId, serviceId: service.id, link });
-			const params = (locale: 'zh-CN' | 'en') => ({ number: incident.number, title: incident.title, service: locale === 'zh-CN' ? service.name_zh : service.name_en, link });
+			const params = (locale: 'zh-CN' | 'en') => ({
+				number: incident.number,
+				title: incident.title,
+				service: locale === 'zh-CN' ? service.name_zh : service.name_en,
+				link
+			});
 			await notify(ctx, {
 				event: 'survey.sent',
 				incidentId: incident.id,
 				recipients: [recipientId],
-				title: { 'zh-CN': translate('zh-CN', 'survey.notify.title', params('zh-CN')), en: translate('en', 'survey.notify.title', params('en')) },
-				body: { 'zh-CN': translate('zh-CN', 'survey.notify.body', params('zh-CN')), en: translate('en', 'survey.notify.body', params('en')) },
+				title: {
+					'zh-CN': translate('zh-CN', 'survey.notify.title', params('zh-CN')),
+					en: translate('en', 'survey.notify.title', params('en'))
+				},
+				body: {
+					'zh-CN': translate('zh-CN', 'survey.notify.body', params('zh-CN')),
+					en: translate('en', 'survey.notify.body', params('en'))
+				},
 				link: path,
 				restricted: incident.restricted,
 				dedupeKey: `survey:${incident.id}:${service.id}:${recipientId}`
@@ -101,8 +115,13 @@ export interface SurveyPrompt {
 
 type SurveyError = DomainError & { code: 'invalid_link' | 'used' | 'expired' | 'invalid' };
 
-async function findOpen(ctx: AppContext, token: unknown, now: Date): Promise<Result<NonNullable<Awaited<ReturnType<typeof surveysRepo.findByTokenHash>>>, SurveyError>> {
-	if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return err({ code: 'invalid_link', message: 'This survey link is not valid' });
+async function findOpen(
+	ctx: AppContext,
+	token: unknown,
+	now: Date
+): Promise<Result<NonNullable<Awaited<ReturnType<typeof surveysRepo.findByTokenHash>>>, SurveyError>> {
+	if (typeof token !== 'string' || !TOKEN_PATTERN.test(token))
+		return err({ code: 'invalid_link', message: 'This survey link is not valid' });
 	const row = await surveysRepo.findByTokenHash(ctx.db, hashToken(token));
 	if (!row) return err({ code: 'invalid_link', message: 'This survey link is not valid' });
 	if (row.used_at) return err({ code: 'used', message: 'This survey link was already used' });
@@ -115,18 +134,34 @@ export async function getSurvey(ctx: AppContext, opts: { token: unknown }): Prom
 	const r = await findOpen(ctx, opts.token, ctx.now());
 	if (!r.ok) return r;
 	const s = r.value;
-	return ok({ incidentNumber: s.incident_number, incidentTitle: s.incident_title, serviceCode: s.service_code, serviceNameZh: s.service_name_zh, serviceNameEn: s.service_name_en });
+	return ok({
+		incidentNumber: s.incident_number,
+		incidentTitle: s.incident_title,
+		serviceCode: s.service_code,
+		serviceNameZh: s.service_name_zh,
+		serviceNameEn: s.service_name_en
+	});
 }
 
 /** Records the answer once; a second use or an expired link is refused. */
-export async function answerSurvey(ctx: AppContext, opts: { token: unknown; score: unknown; comment?: unknown }): Promise<Result<true, SurveyError>> {
+export async function answerSurvey(
+	ctx: AppContext,
+	opts: { token: unknown; score: unknown; comment?: unknown }
+): Promise<Result<true, SurveyError>> {
 	const now = ctx.now();
 	const r = await findOpen(ctx, opts.token, now);
 	if (!r.ok) return r;
 	const score = typeof opts.score === 'number' ? opts.score : Number(opts.score);
-	if (!Number.isInteger(score) || score < 1 || score > 5) return err({ code: 'invalid', message: 'score must be a whole number from 1 to 5', field: 'score' });
+	if (!Number.isInteger(score) || score < 1 || score > 5)
+		return err({ code: 'invalid', message: 'score must be a whole number from 1 to 5', field: 'score' });
 	const comment = typeof opts.comment === 'string' ? opts.comment.trim() : '';
-	if (comment.length > COMMENT_MAX_CHARS) return err({ code: 'invalid', message: `comment must be at most ${COMMENT_MAX_CHARS} characters`, field: 'comment', params: { max: COMMENT_MAX_CHARS } });
+	if (comment.length > COMMENT_MAX_CHARS)
+		return err({
+			code: 'invalid',
+			message: `comment must be at most ${COMMENT_MAX_CHARS} characters`,
+			field: 'comment',
+			params: { max: COMMENT_MAX_CHARS }
+		});
 	const answered = await surveysRepo.answer(ctx.db, { id: r.value.id, score, comment: comment || null, at: now });
 	// Lost a race with another submission of the same link, or it expired in between.
 	if (!answered) return err({ code: 'used', message: 'This survey link was already used' });
