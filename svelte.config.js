@@ -8,8 +8,7 @@ const config = {
 	kit: {
 		adapter: adapter({ out: 'build' }),
 		// Form actions are protected by SvelteKit's own origin check; the API adds its own for cookies.
-		csrf: { trustedOrigins: [] },
-		serviceWorker: { register: false }
+		csrf: { trustedOrigins: [] }
 	}
 };
 

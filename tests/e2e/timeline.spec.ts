@@ -62,6 +62,18 @@ test('two responders write one timeline live, and entries written offline merge 
 	// Nothing is lost on a reload either (read back from the server).
 	await manager.page.reload();
 	await expect(manager.page.getByTestId('timeline-list').getByText(`Written offline: branch 0311 confirms recovery ${stamp}`)).toBeVisible();
+
+	// The service worker keeps the war room: reloading it with no network still shows it and takes entries.
+	await responder.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+	await responder.page.reload();
+	await expect(responder.page.getByTestId('connection-state')).toHaveAttribute('data-status', 'live');
+	await responder.page.context().setOffline(true);
+	await responder.page.reload();
+	await expect(responder.page.getByTestId('warroom')).toBeVisible();
+	await expect(responder.page.getByTestId('timeline-list').getByText(`Head office informed by phone ${stamp}`)).toBeVisible();
+	await addEntry(responder.page, `Written after an offline reload ${stamp}`);
+	await responder.page.context().setOffline(false);
+	await expect(manager.page.getByTestId('timeline-list').getByText(`Written after an offline reload ${stamp}`)).toBeVisible({ timeout: 30_000 });
 	await manager.close();
 	await responder.close();
 });
