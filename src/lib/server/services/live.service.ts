@@ -6,6 +6,7 @@
  */
 import type { Actor, AppContext } from '../context';
 import type { AppEvent } from '../events';
+import * as incidentsRepo from '../repositories/incidents.repository';
 import { roomAccess } from './incident.service';
 
 export interface LiveMessage {
@@ -14,6 +15,30 @@ export interface LiveMessage {
 }
 
 const HEARTBEAT_MS = 25_000;
+/** How long one lookup of an incident's restricted flag serves every open stream. */
+const RESTRICTED_MEMO_MS = 2_000;
+
+// One event fans out to every open stream; look the incident up once, not once per stream.
+const memo = new WeakMap<AppContext, Map<string, { at: number; restricted: Promise<boolean | undefined> }>>();
+function restrictedFlag(ctx: AppContext, incidentId: string): Promise<boolean | undefined> {
+	let m = memo.get(ctx);
+	if (!m) memo.set(ctx, (m = new Map()));
+	const now = Date.now();
+	const hit = m.get(incidentId);
+	if (hit && now - hit.at < RESTRICTED_MEMO_MS) return hit.restricted;
+	const restricted = incidentsRepo.findById(ctx.db, incidentId).then((row) => row?.restricted);
+	m.set(incidentId, { at: now, restricted });
+	for (const [k, v] of m) if (now - v.at > RESTRICTED_MEMO_MS) m.delete(k);
+	return restricted;
+}
+
+/** Every signed-in user may see a non-restricted incident; only restricted ones need the per-user check. */
+async function mayHear(ctx: AppContext, userId: string, incidentId: string): Promise<boolean> {
+	const restricted = await restrictedFlag(ctx, incidentId);
+	if (restricted === undefined) return false;
+	if (!restricted) return true;
+	return (await roomAccess(ctx, { userId, incidentId })) !== 'none';
+}
 
 export function subscribeLive(ctx: AppContext, actor: Actor, send: (m: LiveMessage) => void): () => void {
 	const userId = actor.userId;
@@ -25,7 +50,7 @@ export function subscribeLive(ctx: AppContext, actor: Actor, send: (m: LiveMessa
 			}
 			const incidentId = e.type === 'incident.changed' || e.type === 'membership.changed' ? e.incidentId : e.type === 'board.changed' ? e.incidentId : undefined;
 			if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
-			if (incidentId && userId && (await roomAccess(ctx, { userId, incidentId })) === 'none') return;
+			if (incidentId && (!userId || !(await mayHear(ctx, userId, incidentId)))) return;
 			send({ type: e.type === 'board.changed' ? 'board' : 'incident', incidentId: incidentId ?? undefined });
 		})().catch((error: unknown) => {
 			// A failed visibility check drops that one message; the page still refreshes on the next.
