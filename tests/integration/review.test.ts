@@ -287,6 +287,18 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 		expect(second.versions[0]!.hash).not.toBe(second.versions[1]!.hash);
 	});
 
+	it('closes an incident without a waiver once its review is published, and not before', async () => {
+		const { inc } = await seededIncident();
+		const early = await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'closed' });
+		expect(!early.ok && early.error.code).toBe('review_required');
+		const v0 = must(await review.getReview(ctx, scribe.actor, { incidentId: inc.id }));
+		const submitted = must(await review.submitReview(ctx, scribe.actor, { incidentId: inc.id, expectedVersion: v0.rowVersion }));
+		must(await review.publishReview(ctx, manager.actor, { incidentId: inc.id, expectedVersion: submitted.rowVersion }));
+		const closed = must(await changeStatus(ctx, manager.actor, { incidentId: inc.id, to: 'closed' }));
+		expect(closed.status).toBe('closed');
+		expect(closed.reviewWaived).toBe(false);
+	});
+
 	it('hides the review from people who may not see the incident', async () => {
 		const { inc } = await seededIncident();
 		const r = await review.getReview(ctx, { ...outsider.actor, globalRole: 'viewer' }, { incidentId: inc.id });

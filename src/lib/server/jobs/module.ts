@@ -4,10 +4,13 @@
  */
 import type { App } from '../app';
 import { escalationClocksJob } from './escalation-clocks.job';
+import { monthlyReportJob, reviewFollowUpJob } from './review.job';
 import { createJobRunner, registerJob } from './scheduler';
 
 export function jobsModule(app: App): void {
 	registerJob(escalationClocksJob);
+	registerJob(reviewFollowUpJob);
+	registerJob(monthlyReportJob);
 	const runner = createJobRunner(app.ctx);
 	app.onStartJobs(() => runner.start());
 	app.onShutdown(() => runner.stop());

@@ -45,6 +45,7 @@ import type { Actor, AppContext, SystemEntry, TimelineKind } from '../context';
 import type { Database, IncidentMemberRow, IncidentRow, IncidentUpdate, ServiceRow } from '../db/schema';
 import * as membersRepo from '../repositories/incident-members.repository';
 import * as incidentsRepo from '../repositories/incidents.repository';
+import * as reviewsRepo from '../repositories/reviews.repository';
 import * as servicesRepo from '../repositories/services.repository';
 import * as usersRepo from '../repositories/users.repository';
 import * as audit from './audit.service';
@@ -615,7 +616,11 @@ async function buildView(ctx: AppContext, actor: Actor, row: IncidentRow): Promi
 	const allowed = allowedOperations(actor, { incident: row, member: mine });
 	let nextStatuses: IncidentStatus[] = [];
 	if (row.status === 'proposed') nextStatuses = allowed.accept_proposal ? [...allowedTransitions(row.status)] : [];
-	else if (allowed.change_status) nextStatuses = allowedTransitions(row.status).filter((s) => s !== 'closed' || allowed.waive_review);
+	else if (allowed.change_status) {
+		// Closing needs a published review, or the right to waive it (with a reason).
+		const published = row.status === 'resolved' && (await reviewPublished(ctx.db, row.id));
+		nextStatuses = allowedTransitions(row.status).filter((s) => s !== 'closed' || published || allowed.waive_review);
+	}
 	return {
 		...base,
 		description: row.description,
@@ -943,9 +948,15 @@ export interface StatusChange {
 	expectedVersion?: unknown;
 }
 
+/** A signed-off version of the post-incident review exists (later drafts do not undo it). */
+async function reviewPublished(db: Parameters<typeof reviewsRepo.findByIncident>[0], incidentId: string): Promise<boolean> {
+	const review = await reviewsRepo.findByIncident(db, incidentId);
+	return !!review && review.version > 0;
+}
+
 /**
  * Moves the incident through the state machine. Accepting or rejecting a proposal needs
- * `accept_proposal`; closing (until the review exists) needs `waive_review` too.
+ * `accept_proposal`; closing needs a published review, or `waive_review` and a waiver reason.
  */
 export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusChange): Promise<Result<IncidentView, ValidationFailure>> {
 	const pre = await loadFor(ctx, actor, { ref: opts.incidentId });
@@ -955,7 +966,8 @@ export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusCh
 	if (denied) return err(denied);
 	const to = parseIncidentStatus(opts.to);
 	if (!to.ok) return invalid([to.error]);
-	if (to.value === 'closed') {
+	if (to.value === 'closed' && !(await reviewPublished(ctx.db, pre.value.incident.id))) {
+		// Without a published review, closing is a waiver: only those who may waive the review.
 		const noWaiver = denial(actor, { operation: 'waive_review', incident: pre.value.incident, member: pre.value.member });
 		if (noWaiver) return err(noWaiver);
 	}
@@ -977,7 +989,8 @@ export async function changeStatus(ctx: AppContext, actor: Actor, opts: StatusCh
 			if (!current) return { ok: false, error: notFound() };
 			const stale = staleVersion(current, expected as number | undefined);
 			if (stale) return { ok: false, error: stale };
-			const t = transition({ from: current.status, to: to.value, reason, waiverReason, now, reviewPublished: false });
+			const published = to.value === 'closed' && (await reviewPublished(trx, current.id));
+			const t = transition({ from: current.status, to: to.value, reason, waiverReason, now, reviewPublished: published });
 			if (!t.ok) return { ok: false, error: t.error };
 			const patch: IncidentUpdate = { status: t.value.to, updated_at: now };
 			for (const [k, at] of Object.entries(t.value.stamps)) patch[KEY_TIME_COLUMNS[k as KeyTime]] = at;
