@@ -4,6 +4,7 @@ import { listOrgUnits } from '$lib/server/services/catalogue.service';
 import { acceptProposal, changePriority, changeStatus, getIncident, rejectProposal } from '$lib/server/services/incident.service';
 import { acknowledgePage, addMember, addOrgUnit, changeMemberRole, handOver, pageMembers, removeMember } from '$lib/server/services/membership.service';
 import { listUsers } from '$lib/server/services/users.service';
+import { playbookRuns } from '$lib/server/services/playbook-run.service';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
@@ -22,7 +23,16 @@ export const load: PageServerLoad = async (event) => {
 		people = users.ok ? users.value.filter((u) => !u.disabled && !memberIds.has(u.id)).map((u) => ({ id: u.id, label: `${u.display_name} (${u.username})`, globalRole: u.global_role })) : [];
 		teams = units.map((u) => ({ id: u.id, label: `${u.code} · ${event.locals.locale === 'zh-CN' ? u.name_zh : u.name_en}` }));
 	}
+	const pr = await playbookRuns(ctx, actor, { incidentId: i.id });
+	if (!pr.ok) raise(pr.error);
 	return {
+		playbooks: {
+			suggestions: pr.value.suggestions,
+			runs: pr.value.runs,
+			checklist: pr.value.checklist,
+			deviations: pr.value.deviations,
+			serverNow: ctx.now().toISOString()
+		},
 		incident: {
 			id: i.id,
 			number: i.number,
