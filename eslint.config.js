@@ -9,7 +9,9 @@ import svelteConfig from './svelte.config.js';
 const noImport = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group, message })) }];
 
 export default ts.config(
-	{ ignores: ['build/', 'build-server/', '.svelte-kit/', 'data/', 'node_modules/', 'bench/results/', 'test-results/', 'playwright-report/'] },
+	{
+		ignores: ['build/', 'build-server/', '.svelte-kit/', 'data/', 'node_modules/', 'bench/results/', 'test-results/', 'playwright-report/']
+	},
 	js.configs.recommended,
 	...ts.configs.recommended,
 	...svelte.configs.recommended,
@@ -31,23 +33,45 @@ export default ts.config(
 	{
 		files: ['src/lib/domain/**/*.ts'],
 		ignores: ['src/lib/domain/**/*.spec.ts'],
-		rules: { 'no-restricted-imports': noImport([['$lib/server/*', '**/server/**', 'node:*', '$app/*', '$env/*', 'kysely', 'pg']], 'Domain code is pure: no server modules, I/O, env or framework imports.') }
+		rules: {
+			'no-restricted-imports': noImport(
+				[['$lib/server/*', '**/server/**', 'node:*', '$app/*', '$env/*', 'kysely', 'pg']],
+				'Domain code is pure: no server modules, I/O, env or framework imports.'
+			)
+		}
 	},
 	{
 		files: ['src/lib/server/repositories/**/*.ts'],
-		rules: { 'no-restricted-imports': noImport([['**/services/**', '$lib/server/services/*', '$app/*']], 'Repositories are SQL only: they do not call services.') }
+		rules: {
+			'no-restricted-imports': noImport(
+				[['**/services/**', '$lib/server/services/*', '$app/*']],
+				'Repositories are SQL only: they do not call services.'
+			)
+		}
 	},
 	{
 		files: ['src/lib/server/**/*.ts'],
 		ignores: ['src/lib/server/app.ts'],
-		rules: { 'no-restricted-imports': noImport([['**/routes/**', '$app/*']], 'Nothing imports routes; server code does not depend on SvelteKit runtime modules.') }
+		rules: {
+			'no-restricted-imports': noImport(
+				[['**/routes/**', '$app/*']],
+				'Nothing imports routes; server code does not depend on SvelteKit runtime modules.'
+			)
+		}
 	},
 	{
 		files: ['src/routes/**/*.ts', 'src/routes/**/*.svelte'],
-		rules: { 'no-restricted-imports': noImport([['kysely', '$lib/server/repositories/*', '$lib/server/db/*']], 'Routes are thin: call a service, never the database.') }
+		rules: {
+			'no-restricted-imports': noImport(
+				[['kysely', '$lib/server/repositories/*', '$lib/server/db/*']],
+				'Routes are thin: call a service, never the database.'
+			)
+		}
 	},
 	{
 		files: ['server/**/*.ts'],
-		rules: { 'no-restricted-imports': noImport([['../src/**', '$lib/*']], 'server/ holds only process and transport; it imports no app module.') }
+		rules: {
+			'no-restricted-imports': noImport([['../src/**', '$lib/*']], 'server/ holds only process and transport; it imports no app module.')
+		}
 	}
 );

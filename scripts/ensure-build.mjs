@@ -16,7 +16,11 @@ function newest(dir) {
 }
 
 const built = fs.existsSync(stamp) && fs.existsSync(path.join(root, 'build/handler.js'));
-const stale = built && ['src', 'server', 'playbooks', 'static'].some((d) => fs.existsSync(path.join(root, d)) && newest(path.join(root, d)) > fs.statSync(stamp).mtimeMs);
+const stale =
+	built &&
+	['src', 'server', 'playbooks', 'static'].some(
+		(d) => fs.existsSync(path.join(root, d)) && newest(path.join(root, d)) > fs.statSync(stamp).mtimeMs
+	);
 if (!built || stale) {
 	console.log(built ? 'Sources changed since the last build: building…' : 'No build yet: building (about a minute)…');
 	execSync('npm run build', { cwd: root, stdio: 'inherit' });

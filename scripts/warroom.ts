@@ -23,7 +23,12 @@ import { verifyChain } from '../src/lib/server/services/audit.service';
 import { createUser } from '../src/lib/server/services/users.service';
 
 function usage(code = 2): never {
-	process.stderr.write(fs.readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, '') + '\n');
+	process.stderr.write(
+		fs
+			.readFileSync(new URL(import.meta.url), 'utf8')
+			.split('*/')[0]!
+			.replace(/^\/\*\*|^ \* ?/gm, '') + '\n'
+	);
 	process.exit(code);
 }
 
@@ -139,7 +144,10 @@ async function main(): Promise<number> {
 		});
 	}
 	if (cmd === 'token' && sub === 'create') {
-		const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, user: { type: 'string' }, scopes: { type: 'string' } } });
+		const { values } = parseArgs({
+			args: rest,
+			options: { name: { type: 'string' }, user: { type: 'string' }, scopes: { type: 'string' } }
+		});
 		if (!values.name || !values.user || !values.scopes) {
 			process.stderr.write('token create: --name, --user and --scopes are required\n');
 			return 2;
@@ -155,11 +163,14 @@ async function main(): Promise<number> {
 			const r = await createApiToken(ctx, SYSTEM_ACTOR, { name: values.name, userId: user.id, scopes: values.scopes });
 			if (!r.ok) {
 				const errors = 'errors' in r.error ? r.error.errors : [r.error];
-				for (const e of errors) process.stderr.write(`token create: ${e.field ? `--${e.field === 'userId' ? 'user' : e.field}: ` : ''}${e.message}\n`);
+				for (const e of errors)
+					process.stderr.write(`token create: ${e.field ? `--${e.field === 'userId' ? 'user' : e.field}: ` : ''}${e.message}\n`);
 				return 1;
 			}
 			// The only time the token is shown: stdout alone, so `TOKEN=$(… token create …)` works.
-			process.stderr.write(`Created API token "${r.value.view.name}" for ${user.username} with ${r.value.view.scopes.join(', ')}. It is shown once:\n`);
+			process.stderr.write(
+				`Created API token "${r.value.view.name}" for ${user.username} with ${r.value.view.scopes.join(', ')}. It is shown once:\n`
+			);
 			console.log(r.value.token);
 			return 0;
 		});
@@ -174,7 +185,9 @@ async function main(): Promise<number> {
 			.map((f) => ({ path: path.relative(process.cwd(), path.join(dir, f)), text: fs.readFileSync(path.join(dir, f), 'utf8') }));
 		const result = checkPlaybooks(files);
 		for (const bad of result.invalid) for (const issue of bad.errors) console.log(formatIssue(issue));
-		console.log(`${result.valid.length} valid, ${result.invalid.length} invalid playbook file(s) in ${path.relative(process.cwd(), dir) || '.'}`);
+		console.log(
+			`${result.valid.length} valid, ${result.invalid.length} invalid playbook file(s) in ${path.relative(process.cwd(), dir) || '.'}`
+		);
 		return result.invalid.length ? 1 : 0;
 	}
 	usage();

@@ -41,7 +41,11 @@ export const handle: Handle = async ({ event, resolve }) => {
 			event.locals.session = valid.session;
 			event.locals.actor = actorFromUser(valid.user);
 			// Sliding expiry: refresh the cookie with the session.
-			event.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: valid.session.created_at }));
+			event.cookies.set(
+				SESSION_COOKIE,
+				token,
+				sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: valid.session.created_at })
+			);
 		} else {
 			event.cookies.delete(SESSION_COOKIE, { path: '/' });
 		}
@@ -59,7 +63,12 @@ export const handle: Handle = async ({ event, resolve }) => {
 
 	const response = await resolve(event, {
 		transformPageChunk: ({ html }) =>
-			html.replace('%lang%', event.locals.locale).replace('%theme%', event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto')
+			html
+				.replace('%lang%', event.locals.locale)
+				.replace(
+					'%theme%',
+					event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto'
+				)
 	});
 	for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
 	return response;

@@ -27,7 +27,7 @@ test.describe('signing in and out', () => {
 	});
 
 	test('a wrong password is refused with the same message as an unknown user', async ({ page }) => {
-				await page.goto('/login');
+		await page.goto('/login');
 		await page.locator('#username').fill('responder');
 		await page.locator('#password').fill('not-the-password');
 		await page.locator('main form button[type=submit]').click();
@@ -40,7 +40,7 @@ test.describe('signing in and out', () => {
 	});
 
 	test('repeated failures throttle the account, even for the right password', async ({ page }) => {
-				await page.goto('/login');
+		await page.goto('/login');
 		for (let i = 0; i < 5; i++) {
 			await page.locator('#username').fill('manager2');
 			await page.locator('#password').fill(`wrong-${i}`);
@@ -61,7 +61,7 @@ test.describe('signing in and out', () => {
 	});
 
 	test('an admin creates a user who can then sign in', async ({ page, browser }) => {
-				await login(page, 'admin');
+		await login(page, 'admin');
 		await page.goto('/admin/users');
 		const form = page.getByTestId('create-user');
 		// Inline validation: a short password is named at the field.

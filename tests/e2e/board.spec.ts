@@ -9,7 +9,9 @@ async function open(browser: Browser, username: string): Promise<{ page: Page; c
 	return { page, close: () => context.close() };
 }
 
-test('a manager approves a status update and an executive’s open board shows it without reload; kiosk mode renders', async ({ browser }) => {
+test('a manager approves a status update and an executive’s open board shows it without reload; kiosk mode renders', async ({
+	browser
+}) => {
 	const manager = await open(browser, 'manager');
 	const comms = await open(browser, 'responder2');
 	const exec = await open(browser, 'exec');
@@ -50,7 +52,11 @@ test('a manager approves a status update and an executive’s open board shows i
 
 	// The incident manager approves; the board updates live.
 	await manager.page.goto(`${incidentUrl}/escalation`);
-	await manager.page.locator('article.communication[data-state=submitted]').first().getByRole('button', { name: 'Approve and send' }).click();
+	await manager.page
+		.locator('article.communication[data-state=submitted]')
+		.first()
+		.getByRole('button', { name: 'Approve and send' })
+		.click();
 	await expect(card.getByTestId('approved-line')).toContainText(`Login service restarted ${stamp}`, { timeout: 15_000 });
 
 	// Kiosk mode for the wall screen.

@@ -9,7 +9,9 @@ async function open(browser: Browser, username: string): Promise<{ page: Page; c
 	return { page, close: () => context.close() };
 }
 
-test('a responder drafts a report, the manager returns it, it is fixed and approved, head office acknowledges and the war room shows it live', async ({ browser }) => {
+test('a responder drafts a report, the manager returns it, it is fixed and approved, head office acknowledges and the war room shows it live', async ({
+	browser
+}) => {
 	const manager = await open(browser, 'manager');
 	const responder = await open(browser, 'responder2');
 	const exec = await open(browser, 'exec');
@@ -59,7 +61,11 @@ test('a responder drafts a report, the manager returns it, it is fixed and appro
 
 	// The manager approves: frozen and sent to head office.
 	await manager.page.reload();
-	await manager.page.locator('article.communication[data-state=submitted]').first().getByRole('button', { name: 'Approve and send' }).click();
+	await manager.page
+		.locator('article.communication[data-state=submitted]')
+		.first()
+		.getByRole('button', { name: 'Approve and send' })
+		.click();
 	await expect(manager.page.locator('article.communication').first()).toHaveAttribute('data-state', 'sent');
 
 	// The manager watches the war room while head office acknowledges in another browser.

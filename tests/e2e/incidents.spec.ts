@@ -1,11 +1,14 @@
 import { expect, test } from '@playwright/test';
 import { login } from './helpers';
 
-test('a responder proposes, a manager accepts and forms the group, a paged responder acknowledges and the manager sees it live', async ({ browser }) => {
+test('a responder proposes, a manager accepts and forms the group, a paged responder acknowledges and the manager sees it live', async ({
+	browser
+}) => {
 	const responderCtx = await browser.newContext({ locale: 'en-US' });
 	const managerCtx = await browser.newContext({ locale: 'en-US' });
 	// Both in English for stable text (the demo accounts' own setting is Chinese; the browser's choice wins).
-	for (const c of [responderCtx, managerCtx]) await c.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
+	for (const c of [responderCtx, managerCtx])
+		await c.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
 	const responder = await responderCtx.newPage();
 	const manager = await managerCtx.newPage();
 	await login(responder, 'responder');

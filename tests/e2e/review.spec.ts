@@ -10,7 +10,9 @@ async function open(browser: Browser, username: string): Promise<{ page: Page; c
 	return { page, close: () => context.close() };
 }
 
-test('two reviewers write the root cause together, the manager publishes, the incident closes and the PDF downloads', async ({ browser }) => {
+test('two reviewers write the root cause together, the manager publishes, the incident closes and the PDF downloads', async ({
+	browser
+}) => {
 	const manager = await open(browser, 'manager');
 	const scribe = await open(browser, 'responder2');
 	const stamp = Date.now();

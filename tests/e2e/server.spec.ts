@@ -18,7 +18,11 @@ function freePort(): Promise<number> {
 	});
 }
 
-function start(env: Record<string, string>): { proc: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
+function start(env: Record<string, string>): {
+	proc: ChildProcessWithoutNullStreams;
+	output: () => string;
+	exited: Promise<number | null>;
+} {
 	const proc = spawn(process.execPath, ['build-server/server/index.js'], { env: { ...process.env, LOG_LEVEL: 'info', ...env } });
 	let out = '';
 	proc.stdout.on('data', (d) => (out += d));
@@ -51,7 +55,17 @@ test('the health endpoint reports the database, version and uptime', async ({ re
 test('an upgrade to an unknown path gets a 404 and the socket is closed', async ({ baseURL }) => {
 	const url = new URL(baseURL!);
 	const status = await new Promise<number | undefined>((resolve, reject) => {
-		const req = http.request({ host: url.hostname, port: url.port, path: '/no-such-socket', headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+		const req = http.request({
+			host: url.hostname,
+			port: url.port,
+			path: '/no-such-socket',
+			headers: {
+				connection: 'Upgrade',
+				upgrade: 'websocket',
+				'sec-websocket-version': '13',
+				'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ=='
+			}
+		});
 		req.on('response', (res) => resolve(res.statusCode));
 		req.on('upgrade', () => reject(new Error('upgraded')));
 		req.on('error', reject);

@@ -44,7 +44,12 @@ test('two responders write one timeline live, and entries written offline merge 
 	await addEntry(responder.page, `Written offline: branch 0311 confirms recovery ${stamp}`);
 	await addEntry(responder.page, `Written offline: ATM channel back ${stamp}`);
 	await expect(responder.page.getByTestId('connection-state')).not.toHaveAttribute('data-unsaved', '0');
-	await expect(responder.page.getByTestId('timeline-entry').filter({ hasText: `ATM channel back ${stamp}` }).getByTestId('entry-offline')).toBeVisible();
+	await expect(
+		responder.page
+			.getByTestId('timeline-entry')
+			.filter({ hasText: `ATM channel back ${stamp}` })
+			.getByTestId('entry-offline')
+	).toBeVisible();
 	// Meanwhile the manager writes too.
 	await addEntry(manager.page, `Head office informed by phone ${stamp}`);
 
@@ -61,7 +66,9 @@ test('two responders write one timeline live, and entries written offline merge 
 
 	// Nothing is lost on a reload either (read back from the server).
 	await manager.page.reload();
-	await expect(manager.page.getByTestId('timeline-list').getByText(`Written offline: branch 0311 confirms recovery ${stamp}`)).toBeVisible();
+	await expect(
+		manager.page.getByTestId('timeline-list').getByText(`Written offline: branch 0311 confirms recovery ${stamp}`)
+	).toBeVisible();
 
 	// The service worker keeps the war room: reloading it with no network still shows it and takes entries.
 	await responder.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
@@ -73,7 +80,9 @@ test('two responders write one timeline live, and entries written offline merge 
 	await expect(responder.page.getByTestId('timeline-list').getByText(`Head office informed by phone ${stamp}`)).toBeVisible();
 	await addEntry(responder.page, `Written after an offline reload ${stamp}`);
 	await responder.page.context().setOffline(false);
-	await expect(manager.page.getByTestId('timeline-list').getByText(`Written after an offline reload ${stamp}`)).toBeVisible({ timeout: 30_000 });
+	await expect(manager.page.getByTestId('timeline-list').getByText(`Written after an offline reload ${stamp}`)).toBeVisible({
+		timeout: 30_000
+	});
 	await manager.close();
 	await responder.close();
 });

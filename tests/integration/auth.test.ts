@@ -56,7 +56,8 @@ describe(`sessions and login (${dbLabel})`, () => {
 
 	it('throttles an account after repeated failures, even with the right password', async () => {
 		const u = await makeUser(ctx);
-		for (let i = 0; i < FREE_FAILURES; i++) await login(ctx, { username: u.username, password: 'wrong-password!', ip: null, userAgent: null });
+		for (let i = 0; i < FREE_FAILURES; i++)
+			await login(ctx, { username: u.username, password: 'wrong-password!', ip: null, userAgent: null });
 		const r = await login(ctx, { username: u.username, password: u.password, ip: null, userAgent: null });
 		expect(r.ok).toBe(false);
 		if (!r.ok) expect(r.error.code).toBe('throttled');

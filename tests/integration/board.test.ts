@@ -26,7 +26,6 @@ type User = Awaited<ReturnType<typeof makeUser>>;
 
 let ctx: TestContext;
 let admin: User, manager: User, member: User, outsider: User, exec: User, commsLead: User;
-let core: string, payments: string, cards: string;
 let p1: string, restricted: string, drill: string, resolved: string;
 const T0 = new Date('2026-11-20T02:00:00Z');
 const entries: { incidentId: string; entry: SystemEntry }[] = [];
@@ -98,9 +97,10 @@ beforeAll(async () => {
 	ctx.notify = { send: async (n) => void notices.push(n) };
 	const svc = async (code: string, name: string, regions: string[]) =>
 		must(await saveService(ctx, SYSTEM_ACTOR, { input: { code, nameZh: name, nameEn: name, criticality: 'critical', regions } })).id;
-	core = await svc('CORE-BANKING', 'Core banking', ['east']);
-	payments = await svc('PAYMENTS', 'Payments', ['east']);
-	cards = await svc('CARDS', 'Cards', ['west']);
+	// Three services in two regions; incidents refer to them by code.
+	await svc('CORE-BANKING', 'Core banking', ['east']);
+	await svc('PAYMENTS', 'Payments', ['east']);
+	await svc('CARDS', 'Cards', ['west']);
 	admin = await makeUser(ctx, { role: 'admin' });
 	manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li' });
 	member = await makeUser(ctx, { role: 'responder' });

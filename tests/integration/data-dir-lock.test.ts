@@ -41,10 +41,16 @@ describe('the PGlite data directory lock', () => {
 		const dir = tempDir();
 		const a = await openDatabase({ dataDir: dir });
 		await a.db.schema.createTable('kept').addColumn('v', 'text').execute();
-		await a.db.insertInto('kept' as never).values({ v: 'still here' } as never).execute();
+		await a.db
+			.insertInto('kept' as never)
+			.values({ v: 'still here' } as never)
+			.execute();
 		await a.close();
 		const b = await openDatabase({ dataDir: dir });
-		const rows = await b.db.selectFrom('kept' as never).selectAll().execute();
+		const rows = await b.db
+			.selectFrom('kept' as never)
+			.selectAll()
+			.execute();
 		expect(rows).toEqual([{ v: 'still here' }]);
 		await b.close();
 	});

@@ -8,7 +8,9 @@ import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpe
 let ctx: TestContext;
 beforeAll(async () => {
 	ctx = await createTestContext();
-	const r = await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical' } });
+	const r = await saveService(ctx, SYSTEM_ACTOR, {
+		input: { code: 'CORE-BANKING', nameZh: '核心银行系统', nameEn: 'Core banking', criticality: 'critical' }
+	});
 	if (!r.ok) throw new Error(r.error.message);
 });
 afterAll(async () => {
@@ -22,7 +24,12 @@ describe(`live page updates (${dbLabel})`, () => {
 		const manager = await makeUser(ctx, { role: 'manager' });
 		const outsider = await makeUser(ctx, { role: 'responder' });
 		const viewer = await makeUser(ctx, { role: 'viewer' });
-		const open = await declareIncident(ctx, manager.actor, { title: 'Open one', impact: 'significant', urgency: 'high', services: ['CORE-BANKING'] });
+		const open = await declareIncident(ctx, manager.actor, {
+			title: 'Open one',
+			impact: 'significant',
+			urgency: 'high',
+			services: ['CORE-BANKING']
+		});
 		const secret = await declareIncident(ctx, manager.actor, {
 			title: 'Ransomware on a file server',
 			impact: 'significant',
@@ -41,7 +48,11 @@ describe(`live page updates (${dbLabel})`, () => {
 		ctx.events.publish({ type: 'incident.changed', incidentId: 'no-such-incident', what: 'status' });
 		await settle();
 		for (const off of offs) off();
-		const ids = (name: string) => heard.get(name)!.map((m) => m.incidentId).sort();
+		const ids = (name: string) =>
+			heard
+				.get(name)!
+				.map((m) => m.incidentId)
+				.sort();
 		expect(ids(manager.username)).toEqual([open.value.incident.id, secret.value.incident.id].sort());
 		expect(ids(outsider.username)).toEqual([open.value.incident.id]);
 		expect(ids(viewer.username)).toEqual([open.value.incident.id]);

@@ -28,13 +28,24 @@ describe(`users, organisation and the audit chain (${dbLabel})`, () => {
 
 	it('lets only admins create users', async () => {
 		const responder = await makeUser(ctx, { role: 'responder' });
-		const r = await createUser(ctx, responder.actor, { username: 'sneaky', displayName: 'S', globalRole: 'admin', password: 'long-enough-pass' });
+		const r = await createUser(ctx, responder.actor, {
+			username: 'sneaky',
+			displayName: 'S',
+			globalRole: 'admin',
+			password: 'long-enough-pass'
+		});
 		expect(r.ok).toBe(false);
 		if (!r.ok) expect(r.error.code).toBe('forbidden');
 	});
 
 	it('reports every invalid field of a new user by name', async () => {
-		const r = await createUser(ctx, SYSTEM_ACTOR, { username: 'Bad Name!', displayName: '', globalRole: 'king', password: 'short', email: 'nope' });
+		const r = await createUser(ctx, SYSTEM_ACTOR, {
+			username: 'Bad Name!',
+			displayName: '',
+			globalRole: 'king',
+			password: 'short',
+			email: 'nope'
+		});
 		expect(r.ok).toBe(false);
 		if (r.ok || !('errors' in r.error)) throw new Error('expected field errors');
 		const fields = r.error.errors.map((e) => e.field).sort();
@@ -43,7 +54,12 @@ describe(`users, organisation and the audit chain (${dbLabel})`, () => {
 
 	it('refuses a duplicate username whatever its case', async () => {
 		const u = await makeUser(ctx);
-		const r = await createUser(ctx, SYSTEM_ACTOR, { username: u.username.toUpperCase(), displayName: 'X', globalRole: 'viewer', password: 'long-enough-pass' });
+		const r = await createUser(ctx, SYSTEM_ACTOR, {
+			username: u.username.toUpperCase(),
+			displayName: 'X',
+			globalRole: 'viewer',
+			password: 'long-enough-pass'
+		});
 		expect(r.ok).toBe(false);
 		if (!r.ok && 'errors' in r.error) expect(r.error.errors[0]?.code).toBe('taken');
 	});
@@ -51,9 +67,14 @@ describe(`users, organisation and the audit chain (${dbLabel})`, () => {
 	it('refuses to put an organisation unit under its own descendant', async () => {
 		const top = await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'CYC-A', nameZh: '甲', nameEn: 'A', kind: 'head_office' } });
 		if (!top.ok) throw new Error(top.error.message);
-		const child = await saveOrgUnit(ctx, SYSTEM_ACTOR, { input: { code: 'CYC-B', nameZh: '乙', nameEn: 'B', kind: 'region', parentId: top.value.id } });
+		const child = await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			input: { code: 'CYC-B', nameZh: '乙', nameEn: 'B', kind: 'region', parentId: top.value.id }
+		});
 		if (!child.ok) throw new Error(child.error.message);
-		const r = await saveOrgUnit(ctx, SYSTEM_ACTOR, { id: top.value.id, input: { code: 'CYC-A', nameZh: '甲', nameEn: 'A', kind: 'region', parentId: child.value.id } });
+		const r = await saveOrgUnit(ctx, SYSTEM_ACTOR, {
+			id: top.value.id,
+			input: { code: 'CYC-A', nameZh: '甲', nameEn: 'A', kind: 'region', parentId: child.value.id }
+		});
 		expect(r.ok).toBe(false);
 		if (!r.ok && 'errors' in r.error) expect(r.error.errors.map((e) => e.code)).toContain('cycle');
 	});
@@ -61,7 +82,9 @@ describe(`users, organisation and the audit chain (${dbLabel})`, () => {
 	it('validates business services and stores their regions', async () => {
 		const bad = await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'x', nameZh: '', nameEn: 'Y', criticality: 'extreme' } });
 		expect(bad.ok).toBe(false);
-		const good = await saveService(ctx, SYSTEM_ACTOR, { input: { code: 'SWIFT', nameZh: 'SWIFT 报文', nameEn: 'SWIFT messaging', criticality: 'critical', regions: 'East, South' } });
+		const good = await saveService(ctx, SYSTEM_ACTOR, {
+			input: { code: 'SWIFT', nameZh: 'SWIFT 报文', nameEn: 'SWIFT messaging', criticality: 'critical', regions: 'East, South' }
+		});
 		expect(good.ok && good.value.regions).toEqual(['East', 'South']);
 	});
 

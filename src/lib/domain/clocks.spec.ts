@@ -118,23 +118,17 @@ describe('evaluatePolicy', () => {
 		);
 		expect(only(inTime.clocks, 'report_due')).toMatchObject({ state: 'met', metAt: at(29) });
 
-		const late = evaluatePolicy(
-			input({ now: at(50), reports: [{ kind: 'initial', sentAt: at(31) }] })
-		);
+		const late = evaluatePolicy(input({ now: at(50), reports: [{ kind: 'initial', sentAt: at(31) }] }));
 		expect(only(late.clocks, 'report_due')).toMatchObject({ state: 'breached', metAt: at(31) });
 	});
 
 	it('warns 5 min before the report is due and breaches after', () => {
 		expect(only(evaluatePolicy(input({ now: at(26) })).clocks, 'report_due').state).toBe('warning');
-		expect(only(evaluatePolicy(input({ now: at(31) })).clocks, 'report_due').state).toBe(
-			'breached'
-		);
+		expect(only(evaluatePolicy(input({ now: at(31) })).clocks, 'report_due').state).toBe('breached');
 	});
 
 	it('counts the report window from a priority raise, so an upgraded incident does not start breached', () => {
-		const r = evaluatePolicy(
-			input({ now: at(200), incident: { priority: 'P1', priorityRaisedAt: at(190) } })
-		);
+		const r = evaluatePolicy(input({ now: at(200), incident: { priority: 'P1', priorityRaisedAt: at(190) } }));
 		expect(only(r.clocks, 'report_due')).toMatchObject({ dueAt: at(220), state: 'ok' });
 	});
 
@@ -144,9 +138,7 @@ describe('evaluatePolicy', () => {
 	});
 
 	it('counts the next update from a reopen when that is later than the last update', () => {
-		const r = evaluatePolicy(
-			input({ now: at(300), lastApprovedUpdateAt: at(100), incident: { reopenedAt: at(290) } })
-		);
+		const r = evaluatePolicy(input({ now: at(300), lastApprovedUpdateAt: at(100), incident: { reopenedAt: at(290) } }));
 		expect(only(r.clocks, 'next_update_due').dueAt).toEqual(at(320));
 	});
 
@@ -213,9 +205,7 @@ describe('evaluatePolicy', () => {
 				]
 			})
 		);
-		expect(
-			byKind(r.clocks, 'member_ack_due').map((c) => [c.subjectId, c.state, c.dueAt.getTime()])
-		).toEqual([
+		expect(byKind(r.clocks, 'member_ack_due').map((c) => [c.subjectId, c.state, c.dueAt.getTime()])).toEqual([
 			['alice', 'met', at(10).getTime()],
 			['bob', 'breached', at(10).getTime()],
 			['carol', 'warning', at(15).getTime()]
@@ -283,9 +273,7 @@ describe('dueReminders', () => {
 	});
 
 	it('sends a breach once past due', () => {
-		expect(run([clock()], 31).map((r) => r.key)).toEqual([
-			'inc-1:report_due:2026-11-22T02:30:00.000Z:breach'
-		]);
+		expect(run([clock()], 31).map((r) => r.key)).toEqual(['inc-1:report_due:2026-11-22T02:30:00.000Z:breach']);
 	});
 
 	it('does not send a reminder whose key was already sent', () => {
@@ -303,9 +291,7 @@ describe('dueReminders', () => {
 	});
 
 	it('keeps members paged at the same instant apart by their subject id', () => {
-		const pages = ['alice', 'bob'].map((subjectId) =>
-			clock({ kind: 'member_ack_due', subjectId, dueAt: at(10), warnAt: at(5) })
-		);
+		const pages = ['alice', 'bob'].map((subjectId) => clock({ kind: 'member_ack_due', subjectId, dueAt: at(10), warnAt: at(5) }));
 		const keys = run(pages, 11).map((r) => r.key);
 		expect(keys).toEqual([
 			'inc-1:member_ack_due:2026-11-22T02:10:00.000Z:breach:alice',

@@ -23,22 +23,11 @@
  * notifier sends drill reports to the drill channel, never to the real head office, and metrics keep
  * drills apart.
  */
-import {
-	MINUTE_MS,
-	headOfficeRequirement,
-	type EscalationPolicy,
-	type HeadOfficeReason
-} from './escalation-policy';
+import { MINUTE_MS, headOfficeRequirement, type EscalationPolicy, type HeadOfficeReason } from './escalation-policy';
 import { isActiveStatus, type IncidentStatus } from './incident-status';
 import type { Priority } from './priority';
 
-export const CLOCK_KINDS = [
-	'report_due',
-	'next_update_due',
-	'head_office_ack_due',
-	'member_ack_due',
-	'action_item_due'
-] as const;
+export const CLOCK_KINDS = ['report_due', 'next_update_due', 'head_office_ack_due', 'member_ack_due', 'action_item_due'] as const;
 export type ClockKind = (typeof CLOCK_KINDS)[number];
 
 export type ClockState = 'ok' | 'warning' | 'breached' | 'met';
@@ -167,13 +156,7 @@ export function evaluatePolicy(input: EvaluatePolicyInput): PolicyEvaluation {
 
 	const interval = policy.updateIntervalMinutes[incident.priority];
 	if (declaredAt && active && interval !== undefined) {
-		const from =
-			latest(
-				declaredAt,
-				incident.priorityRaisedAt,
-				incident.reopenedAt,
-				input.lastApprovedUpdateAt
-			) ?? declaredAt;
+		const from = latest(declaredAt, incident.priorityRaisedAt, incident.reopenedAt, input.lastApprovedUpdateAt) ?? declaredAt;
 		clocks.push(
 			makeClock({
 				kind: 'next_update_due',

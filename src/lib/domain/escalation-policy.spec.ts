@@ -60,9 +60,7 @@ describe('headOfficeRequirement', () => {
 
 	it('does not escalate cross-region incidents when the policy turns that rule off', () => {
 		const off = { ...policy, crossRegionToHeadOffice: false };
-		expect(
-			headOfficeRequirement({ priority: 'P3', regions: ['a', 'b'], policy: off }).required
-		).toBe(false);
+		expect(headOfficeRequirement({ priority: 'P3', regions: ['a', 'b'], policy: off }).required).toBe(false);
 	});
 
 	it('counts regions once each, ignoring blanks and surrounding spaces', () => {
@@ -93,12 +91,8 @@ describe('mergePolicies', () => {
 
 	it('keeps cross-region escalation on once either side turns it on', () => {
 		const base = { ...policy, crossRegionToHeadOffice: false };
-		expect(mergePolicies(base, { crossRegionToHeadOffice: true }).crossRegionToHeadOffice).toBe(
-			true
-		);
-		expect(mergePolicies(policy, { crossRegionToHeadOffice: false }).crossRegionToHeadOffice).toBe(
-			true
-		);
+		expect(mergePolicies(base, { crossRegionToHeadOffice: true }).crossRegionToHeadOffice).toBe(true);
+		expect(mergePolicies(policy, { crossRegionToHeadOffice: false }).crossRegionToHeadOffice).toBe(true);
 	});
 
 	it('takes the earlier warning', () => {
@@ -115,9 +109,7 @@ describe('mergePolicies', () => {
 
 describe('validatePolicyRules', () => {
 	it('accepts well-formed rules', () => {
-		expect(
-			validatePolicyRules({ updateIntervalMinutes: { P1: 15 }, warningLeadMinutes: 0 }).ok
-		).toBe(true);
+		expect(validatePolicyRules({ updateIntervalMinutes: { P1: 15 }, warningLeadMinutes: 0 }).ok).toBe(true);
 	});
 
 	it.each([
@@ -140,21 +132,11 @@ describe('the escalation chain', () => {
 	const team: OrgUnit = { id: 'db-team', kind: 'team' };
 
 	it('goes from the owning team through the regional centres to head office', () => {
-		expect(escalationLevels([head, province, city, team]).map((u) => u.id)).toEqual([
-			'db-team',
-			'sz',
-			'gd',
-			'hq'
-		]);
+		expect(escalationLevels([head, province, city, team]).map((u) => u.id)).toEqual(['db-team', 'sz', 'gd', 'hq']);
 	});
 
 	it('accepts the same path given bottom-up', () => {
-		expect(escalationLevels([team, city, province, head]).map((u) => u.id)).toEqual([
-			'db-team',
-			'sz',
-			'gd',
-			'hq'
-		]);
+		expect(escalationLevels([team, city, province, head]).map((u) => u.id)).toEqual(['db-team', 'sz', 'gd', 'hq']);
 	});
 
 	it('drops a unit listed twice', () => {

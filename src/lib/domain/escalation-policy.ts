@@ -84,43 +84,21 @@ function stricterByPriority(
  */
 export function mergePolicies(base: EscalationPolicy, rules: PolicyRules): EscalationPolicy {
 	return {
-		headOfficeReportMinutes: stricterByPriority(
-			base.headOfficeReportMinutes,
-			rules.headOfficeReportMinutes
-		),
+		headOfficeReportMinutes: stricterByPriority(base.headOfficeReportMinutes, rules.headOfficeReportMinutes),
 		crossRegionToHeadOffice: base.crossRegionToHeadOffice || rules.crossRegionToHeadOffice === true,
 		crossRegionReportMinutes:
-			stricterMinutes(base.crossRegionReportMinutes, rules.crossRegionReportMinutes) ??
-			base.crossRegionReportMinutes,
-		updateIntervalMinutes: stricterByPriority(
-			base.updateIntervalMinutes,
-			rules.updateIntervalMinutes
-		),
-		headOfficeAckMinutes: Math.min(
-			base.headOfficeAckMinutes,
-			rules.headOfficeAckMinutes ?? Infinity
-		),
+			stricterMinutes(base.crossRegionReportMinutes, rules.crossRegionReportMinutes) ?? base.crossRegionReportMinutes,
+		updateIntervalMinutes: stricterByPriority(base.updateIntervalMinutes, rules.updateIntervalMinutes),
+		headOfficeAckMinutes: Math.min(base.headOfficeAckMinutes, rules.headOfficeAckMinutes ?? Infinity),
 		memberAckMinutes: Math.min(base.memberAckMinutes, rules.memberAckMinutes ?? Infinity),
 		warningLeadMinutes: Math.max(base.warningLeadMinutes, rules.warningLeadMinutes ?? 0),
-		actionItemWarningLeadMinutes: Math.max(
-			base.actionItemWarningLeadMinutes,
-			rules.actionItemWarningLeadMinutes ?? 0
-		)
+		actionItemWarningLeadMinutes: Math.max(base.actionItemWarningLeadMinutes, rules.actionItemWarningLeadMinutes ?? 0)
 	};
 }
 
-function checkMinutes(
-	value: unknown,
-	field: string,
-	{ allowZero }: { allowZero: boolean }
-): DomainError | null {
+function checkMinutes(value: unknown, field: string, { allowZero }: { allowZero: boolean }): DomainError | null {
 	if (value === undefined) return null;
-	if (
-		typeof value !== 'number' ||
-		!Number.isFinite(value) ||
-		value < 0 ||
-		(!allowZero && value === 0)
-	) {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
 		return {
 			code: 'invalid_value',
 			message: `${field} must be a ${allowZero ? 'non-negative' : 'positive'} number of minutes; got ${JSON.stringify(value)}`,
@@ -147,12 +125,8 @@ export function validatePolicyRules(rules: PolicyRules): Result<PolicyRules> {
 			checks.push(checkMinutes(v, `${key}.${p}`, { allowZero: false }));
 		}
 	}
-	checks.push(
-		checkMinutes(rules.crossRegionReportMinutes, 'crossRegionReportMinutes', { allowZero: false })
-	);
-	checks.push(
-		checkMinutes(rules.headOfficeAckMinutes, 'headOfficeAckMinutes', { allowZero: false })
-	);
+	checks.push(checkMinutes(rules.crossRegionReportMinutes, 'crossRegionReportMinutes', { allowZero: false }));
+	checks.push(checkMinutes(rules.headOfficeAckMinutes, 'headOfficeAckMinutes', { allowZero: false }));
 	checks.push(checkMinutes(rules.memberAckMinutes, 'memberAckMinutes', { allowZero: false }));
 	checks.push(checkMinutes(rules.warningLeadMinutes, 'warningLeadMinutes', { allowZero: true }));
 	checks.push(
@@ -175,11 +149,11 @@ export function distinctRegions(regions: readonly string[]): string[] {
  * Whether the incident must be reported to head office, why, and within how many minutes of
  * declaration (the stricter window when both rules apply).
  */
-export function headOfficeRequirement(options: {
-	priority: Priority;
-	regions: readonly string[];
-	policy: EscalationPolicy;
-}): { required: boolean; reasons: HeadOfficeReason[]; withinMinutes: number | null } {
+export function headOfficeRequirement(options: { priority: Priority; regions: readonly string[]; policy: EscalationPolicy }): {
+	required: boolean;
+	reasons: HeadOfficeReason[];
+	withinMinutes: number | null;
+} {
 	const { priority, policy } = options;
 	const reasons: HeadOfficeReason[] = [];
 	let within: number | undefined;
@@ -211,10 +185,7 @@ export interface OrgUnit {
  * tree order. Duplicate ids are dropped.
  */
 export function escalationLevels(orgPath: readonly OrgUnit[]): OrgUnit[] {
-	const bottomUp =
-		orgPath.length > 1 && orgPath[0]?.kind === 'head_office'
-			? [...orgPath].reverse()
-			: [...orgPath];
+	const bottomUp = orgPath.length > 1 && orgPath[0]?.kind === 'head_office' ? [...orgPath].reverse() : [...orgPath];
 	const seen = new Set<string>();
 	return bottomUp.filter((u) => (seen.has(u.id) ? false : (seen.add(u.id), true)));
 }
@@ -226,10 +197,7 @@ export function nextLevel(levels: readonly OrgUnit[], currentId: string): OrgUni
 }
 
 /** The level an incident should be escalated to now: head office when required, else the owning unit. */
-export function targetLevel(
-	levels: readonly OrgUnit[],
-	mustEscalateToHeadOffice: boolean
-): OrgUnit | null {
+export function targetLevel(levels: readonly OrgUnit[], mustEscalateToHeadOffice: boolean): OrgUnit | null {
 	if (mustEscalateToHeadOffice) {
 		return levels.find((u) => u.kind === 'head_office') ?? levels[levels.length - 1] ?? null;
 	}

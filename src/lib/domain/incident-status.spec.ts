@@ -40,12 +40,7 @@ const MATRIX: Record<IncidentStatus, string> = {
 	closed: '. . Y . . . .'
 };
 const CASES: [IncidentStatus, IncidentStatus, boolean][] = INCIDENT_STATUSES.flatMap((from) =>
-	MATRIX[from]
-		.split(' ')
-		.map(
-			(cell, i) =>
-				[from, INCIDENT_STATUSES[i]!, cell === 'Y'] as [IncidentStatus, IncidentStatus, boolean]
-		)
+	MATRIX[from].split(' ').map((cell, i) => [from, INCIDENT_STATUSES[i]!, cell === 'Y'] as [IncidentStatus, IncidentStatus, boolean])
 );
 
 describe('the transition matrix', () => {
@@ -64,9 +59,7 @@ describe('the transition matrix', () => {
 
 	it('names both statuses and what is allowed in the illegal_transition message', () => {
 		const r = attempt('mitigated', 'identified');
-		expect(!r.ok && r.error.message).toBe(
-			'Cannot move an incident from mitigated to identified (allowed: resolved)'
-		);
+		expect(!r.ok && r.error.message).toBe('Cannot move an incident from mitigated to identified (allowed: resolved)');
 	});
 
 	it('says a rejected proposal is final', () => {
@@ -96,20 +89,8 @@ describe('key times stamped by each transition', () => {
 		['identified', 'resolved', 'resolve', { mitigatedAt: NOW, resolvedAt: NOW }, []],
 		['mitigated', 'resolved', 'resolve', { resolvedAt: NOW }, []],
 		['resolved', 'closed', 'close', { closedAt: NOW }, []],
-		[
-			'resolved',
-			'investigating',
-			'reopen',
-			{ reopenedAt: NOW },
-			['mitigatedAt', 'resolvedAt', 'closedAt']
-		],
-		[
-			'closed',
-			'investigating',
-			'reopen',
-			{ reopenedAt: NOW },
-			['mitigatedAt', 'resolvedAt', 'closedAt']
-		]
+		['resolved', 'investigating', 'reopen', { reopenedAt: NOW }, ['mitigatedAt', 'resolvedAt', 'closedAt']],
+		['closed', 'investigating', 'reopen', { reopenedAt: NOW }, ['mitigatedAt', 'resolvedAt', 'closedAt']]
 	] as const)('%s → %s is a %s that stamps %j and clears %j', (from, to, kind, stamps, clears) => {
 		const r = attempt(from, to);
 		expect(r.ok).toBe(true);
@@ -121,22 +102,19 @@ describe('key times stamped by each transition', () => {
 });
 
 describe('reasons', () => {
-	it.each([undefined, null, '', '   '])(
-		'refuses to reject a proposal with the reason %j',
-		(reason) => {
-			const r = transition({
-				from: 'proposed',
-				to: 'rejected',
-				reason,
-				now: NOW
-			});
-			expect(r.ok).toBe(false);
-			expect(!r.ok && r.error).toMatchObject({
-				code: 'reason_required',
-				field: 'reason'
-			});
-		}
-	);
+	it.each([undefined, null, '', '   '])('refuses to reject a proposal with the reason %j', (reason) => {
+		const r = transition({
+			from: 'proposed',
+			to: 'rejected',
+			reason,
+			now: NOW
+		});
+		expect(r.ok).toBe(false);
+		expect(!r.ok && r.error).toMatchObject({
+			code: 'reason_required',
+			field: 'reason'
+		});
+	});
 
 	it('keeps the trimmed rejection reason for the audit log', () => {
 		const r = transition({
@@ -148,19 +126,16 @@ describe('reasons', () => {
 		expect(r.ok && r.value.reason).toBe('duplicate of INC-1');
 	});
 
-	it.each(['resolved', 'closed'] as const)(
-		'refuses to reopen a %s incident without a reason',
-		(from) => {
-			const r = transition({
-				from,
-				to: 'investigating',
-				now: NOW,
-				reason: ' '
-			});
-			expect(!r.ok && r.error.code).toBe('reason_required');
-			expect(!r.ok && r.error.message).toContain(from);
-		}
-	);
+	it.each(['resolved', 'closed'] as const)('refuses to reopen a %s incident without a reason', (from) => {
+		const r = transition({
+			from,
+			to: 'investigating',
+			now: NOW,
+			reason: ' '
+		});
+		expect(!r.ok && r.error.code).toBe('reason_required');
+		expect(!r.ok && r.error.message).toContain(from);
+	});
 
 	it('accepts a proposal without a reason', () => {
 		expect(transition({ from: 'proposed', to: 'investigating', now: NOW }).ok).toBe(true);
@@ -230,11 +205,7 @@ describe('status helpers', () => {
 	});
 
 	it('treats investigating, identified and mitigated as active and nothing else', () => {
-		expect(INCIDENT_STATUSES.filter(isActiveStatus)).toEqual([
-			'investigating',
-			'identified',
-			'mitigated'
-		]);
+		expect(INCIDENT_STATUSES.filter(isActiveStatus)).toEqual(['investigating', 'identified', 'mitigated']);
 	});
 
 	it('treats only rejected as terminal, since a closed incident can be reopened', () => {
@@ -252,9 +223,7 @@ describe('status helpers', () => {
 
 describe('formatIncidentNumber', () => {
 	it('formats the date in the organisation time zone and pads the sequence to four digits', () => {
-		expect(formatIncidentNumber(new Date('2026-11-22T03:00:00Z'), 7, 'Asia/Shanghai')).toBe(
-			'INC-20261122-0007'
-		);
+		expect(formatIncidentNumber(new Date('2026-11-22T03:00:00Z'), 7, 'Asia/Shanghai')).toBe('INC-20261122-0007');
 	});
 
 	it('numbers an incident at 01:30 Shanghai time for the Shanghai day, not the UTC day before', () => {
@@ -269,9 +238,7 @@ describe('formatIncidentNumber', () => {
 	});
 
 	it('lets the sequence grow past 9999 instead of wrapping', () => {
-		expect(formatIncidentNumber(new Date('2026-11-22T03:00:00Z'), 12345, 'Asia/Shanghai')).toBe(
-			'INC-20261122-12345'
-		);
+		expect(formatIncidentNumber(new Date('2026-11-22T03:00:00Z'), 12345, 'Asia/Shanghai')).toBe('INC-20261122-12345');
 	});
 
 	it('produces numbers that match the published pattern', () => {

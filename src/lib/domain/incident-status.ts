@@ -38,28 +38,14 @@
  */
 import { err, ok, type DomainError, type Result } from './result';
 
-export const INCIDENT_STATUSES = [
-	'proposed',
-	'rejected',
-	'investigating',
-	'identified',
-	'mitigated',
-	'resolved',
-	'closed'
-] as const;
+export const INCIDENT_STATUSES = ['proposed', 'rejected', 'investigating', 'identified', 'mitigated', 'resolved', 'closed'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** Statuses in which the response is under way: the board, the clocks and service health use them. */
 export const ACTIVE_STATUSES = ['investigating', 'identified', 'mitigated'] as const;
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 
-export const KEY_TIMES = [
-	'declaredAt',
-	'mitigatedAt',
-	'resolvedAt',
-	'closedAt',
-	'reopenedAt'
-] as const;
+export const KEY_TIMES = ['declaredAt', 'mitigatedAt', 'resolvedAt', 'closedAt', 'reopenedAt'] as const;
 export type KeyTime = (typeof KEY_TIMES)[number];
 
 export type TransitionKind = 'accept' | 'reject' | 'advance' | 'resolve' | 'close' | 'reopen';
@@ -109,13 +95,8 @@ export function parseIncidentStatus(value: unknown, field = 'status'): Result<In
 }
 
 /** A new record starts `proposed`, or `investigating` with `declaredAt` when declared directly. */
-export function openingStatus(
-	mode: OpeningMode,
-	now: Date
-): { status: IncidentStatus; stamps: Partial<Record<KeyTime, Date>> } {
-	return mode === 'declare'
-		? { status: 'investigating', stamps: { declaredAt: now } }
-		: { status: 'proposed', stamps: {} };
+export function openingStatus(mode: OpeningMode, now: Date): { status: IncidentStatus; stamps: Partial<Record<KeyTime, Date>> } {
+	return mode === 'declare' ? { status: 'investigating', stamps: { declaredAt: now } } : { status: 'proposed', stamps: {} };
 }
 
 export interface TransitionInput {
@@ -162,8 +143,7 @@ function illegal(from: IncidentStatus, to: IncidentStatus): DomainError {
 	const message =
 		from === to
 			? `The incident is already ${from}`
-			: `Cannot move an incident from ${from} to ${to}` +
-				(allowed.length ? ` (allowed: ${allowed.join(', ')})` : ` (${from} is final)`);
+			: `Cannot move an incident from ${from} to ${to}` + (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ` (${from} is final)`);
 	return {
 		code: 'illegal_transition',
 		message,
@@ -261,8 +241,7 @@ export function incidentDayKey(date: Date, timeZone: string): string {
 		month: '2-digit',
 		day: '2-digit'
 	}).formatToParts(date);
-	const get = (type: Intl.DateTimeFormatPartTypes) =>
-		parts.find((p) => p.type === type)?.value ?? '';
+	const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
 	return `${get('year').padStart(4, '0')}${get('month')}${get('day')}`;
 }
 

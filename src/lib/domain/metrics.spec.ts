@@ -135,9 +135,7 @@ describe('serviceHealth', () => {
 		...overrides
 	});
 	const healthOf = (activeIncidents: HealthIncident[]) =>
-		Object.fromEntries(
-			serviceHealth({ services, activeIncidents }).map((s) => [s.serviceId, s.health])
-		);
+		Object.fromEntries(serviceHealth({ services, activeIncidents }).map((s) => [s.serviceId, s.health]));
 
 	it.each([
 		['P1', 'extensive', 'outage'],
@@ -175,10 +173,7 @@ describe('serviceHealth', () => {
 	it('takes the worst health when several incidents affect a service, and lists them', () => {
 		const r = serviceHealth({
 			services,
-			activeIncidents: [
-				active({ id: 'a', priority: 'P3', serviceIds: ['atm', 'mobile'] }),
-				active({ id: 'b', serviceIds: ['atm'] })
-			]
+			activeIncidents: [active({ id: 'a', priority: 'P3', serviceIds: ['atm', 'mobile'] }), active({ id: 'b', serviceIds: ['atm'] })]
 		});
 		expect(r).toEqual([
 			{ serviceId: 'core-banking', health: 'operational', incidentIds: [] },
@@ -196,21 +191,12 @@ describe('lastApprovedLine', () => {
 	});
 
 	it('returns the most recently approved update', () => {
-		const updates = [
-			u('approved', 'first', 10),
-			u('approved', 'third', 50),
-			u('approved', 'second', 30)
-		];
+		const updates = [u('approved', 'first', 10), u('approved', 'third', 50), u('approved', 'second', 30)];
 		expect(lastApprovedLine(updates)?.line).toBe('third');
 	});
 
 	it('ignores drafts, submitted and returned updates, however recent', () => {
-		const updates = [
-			u('approved', 'shown', 10),
-			u('draft', 'draft', 60),
-			u('submitted', 'waiting', 70),
-			u('returned', 'sent back', 80)
-		];
+		const updates = [u('approved', 'shown', 10), u('draft', 'draft', 60), u('submitted', 'waiting', 70), u('returned', 'sent back', 80)];
 		expect(lastApprovedLine(updates)?.line).toBe('shown');
 	});
 

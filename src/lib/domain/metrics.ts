@@ -131,12 +131,11 @@ export interface Attainment {
  * SLA attainment per clock kind. A clock done late counts as breached (its state already says so).
  * Clocks of drills are skipped.
  */
-export function slaAttainment(
-	clocks: readonly { kind: ClockKind; state: ClockState; drill?: boolean }[]
-): Record<ClockKind, Attainment> {
-	const out = Object.fromEntries(
-		CLOCK_KINDS.map((k) => [k, { met: 0, breached: 0, pending: 0, percentage: null }])
-	) as Record<ClockKind, Attainment>;
+export function slaAttainment(clocks: readonly { kind: ClockKind; state: ClockState; drill?: boolean }[]): Record<ClockKind, Attainment> {
+	const out = Object.fromEntries(CLOCK_KINDS.map((k) => [k, { met: 0, breached: 0, pending: 0, percentage: null }])) as Record<
+		ClockKind,
+		Attainment
+	>;
 	for (const clock of clocks) {
 		if (clock.drill) continue;
 		const a = out[clock.kind];
@@ -172,8 +171,7 @@ function healthFrom(incident: HealthIncident): ServiceHealth {
 	if (incident.drill) return 'operational';
 	if (incident.status !== undefined && !isActiveStatus(incident.status)) return 'operational';
 	const severe =
-		(incident.priority === 'P1' || incident.priority === 'P2') &&
-		(incident.impact === 'extensive' || incident.impact === 'significant');
+		(incident.priority === 'P1' || incident.priority === 'P2') && (incident.impact === 'extensive' || incident.impact === 'significant');
 	// Mitigated means a workaround restored service and the team is watching: not an outage.
 	return severe && incident.status !== 'mitigated' ? 'outage' : 'degraded';
 }

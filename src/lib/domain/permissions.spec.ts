@@ -194,9 +194,7 @@ describe('edge cases of membership', () => {
 
 	it('never lets a non-member who is not an admin do anything with a restricted incident', () => {
 		for (const globalRole of GLOBAL_ROLES.filter((r) => r !== 'admin')) {
-			for (const operation of OPERATIONS.filter(
-				(o) => !['declare', 'propose', 'view_board'].includes(o)
-			)) {
+			for (const operation of OPERATIONS.filter((o) => !['declare', 'propose', 'view_board'].includes(o))) {
 				if (operation.startsWith('admin_') || operation === 'manage_api_tokens') continue;
 				expect(can({ globalRole, member: false, restricted: true, operation })).toBe(false);
 			}

@@ -92,18 +92,9 @@ const GLOBAL_OPERATION_ROLES: Readonly<Record<GlobalOperation, readonly GlobalRo
 };
 
 /** What any member may do, observers included. */
-const MEMBER_READ: readonly IncidentOperation[] = [
-	'view_incident',
-	'request_update',
-	'acknowledge_page'
-];
+const MEMBER_READ: readonly IncidentOperation[] = ['view_incident', 'request_update', 'acknowledge_page'];
 /** What every working (non-observer) member may do. */
-const MEMBER_WRITE: readonly IncidentOperation[] = [
-	...MEMBER_READ,
-	'write_timeline',
-	'tick_checklist',
-	'write_review'
-];
+const MEMBER_WRITE: readonly IncidentOperation[] = [...MEMBER_READ, 'write_timeline', 'tick_checklist', 'write_review'];
 const COMMAND: readonly IncidentOperation[] = [
 	...MEMBER_WRITE,
 	'edit_incident',
@@ -120,9 +111,7 @@ const COMMAND: readonly IncidentOperation[] = [
 ];
 
 /** What a responder may do as a member in each incident role. */
-export const INCIDENT_ROLE_OPERATIONS: Readonly<
-	Record<IncidentRole, readonly IncidentOperation[]>
-> = {
+export const INCIDENT_ROLE_OPERATIONS: Readonly<Record<IncidentRole, readonly IncidentOperation[]>> = {
 	incident_manager: [...COMMAND, 'publish_review', 'waive_review'],
 	deputy: COMMAND,
 	communications_lead: [...MEMBER_WRITE, 'draft_report', 'write_status_update', 'export_incident'],
@@ -135,17 +124,9 @@ export const INCIDENT_ROLE_OPERATIONS: Readonly<
 };
 
 /** An admin who is not a member of a restricted incident: see it, export it, add members. */
-const ADMIN_RESTRICTED_NON_MEMBER: readonly IncidentOperation[] = [
-	'view_incident',
-	'export_incident',
-	'assign_roles'
-];
+const ADMIN_RESTRICTED_NON_MEMBER: readonly IncidentOperation[] = ['view_incident', 'export_incident', 'assign_roles'];
 
-const VIEWER_OPERATIONS: readonly IncidentOperation[] = [
-	'view_incident',
-	'request_update',
-	'ack_head_office_report'
-];
+const VIEWER_OPERATIONS: readonly IncidentOperation[] = ['view_incident', 'request_update', 'ack_head_office_report'];
 
 const APPROVALS: readonly IncidentOperation[] = ['approve_report', 'approve_status_update'];
 
@@ -171,9 +152,7 @@ function denial(input: PermissionInput): DenialReason | null {
 	}
 
 	if (restricted && !member) {
-		return globalRole === 'admin' && ADMIN_RESTRICTED_NON_MEMBER.includes(operation)
-			? null
-			: 'restricted';
+		return globalRole === 'admin' && ADMIN_RESTRICTED_NON_MEMBER.includes(operation) ? null : 'restricted';
 	}
 	if (operation === 'acknowledge_page') return member ? null : 'not_member';
 	if (globalRole === 'admin' || globalRole === 'manager') return null;

@@ -52,14 +52,8 @@ describe('priorityFor', () => {
 		for (let i = 0; i < IMPACTS.length; i++) {
 			for (let u = 0; u < URGENCIES.length; u++) {
 				const here = priorityRank(PRIORITY_MATRIX[IMPACTS[i]!][URGENCIES[u]!]);
-				if (i > 0)
-					expect(priorityRank(PRIORITY_MATRIX[IMPACTS[i - 1]!][URGENCIES[u]!])).toBeLessThanOrEqual(
-						here
-					);
-				if (u > 0)
-					expect(priorityRank(PRIORITY_MATRIX[IMPACTS[i]!][URGENCIES[u - 1]!])).toBeLessThanOrEqual(
-						here
-					);
+				if (i > 0) expect(priorityRank(PRIORITY_MATRIX[IMPACTS[i - 1]!][URGENCIES[u]!])).toBeLessThanOrEqual(here);
+				if (u > 0) expect(priorityRank(PRIORITY_MATRIX[IMPACTS[i]!][URGENCIES[u - 1]!])).toBeLessThanOrEqual(here);
 			}
 		}
 	});

@@ -10,9 +10,7 @@ export interface DomainError {
 	params?: Record<string, string | number>;
 }
 
-export type Result<T, E extends DomainError = DomainError> =
-	| { ok: true; value: T }
-	| { ok: false; error: E };
+export type Result<T, E extends DomainError = DomainError> = { ok: true; value: T } | { ok: false; error: E };
 
 export function ok<T>(value: T): { ok: true; value: T } {
 	return { ok: true, value };

@@ -14,9 +14,7 @@ const after = (ops: DiffOp[]) =>
 
 describe('diffText', () => {
 	it('returns one equal part for identical texts and nothing for two empty ones', () => {
-		expect(diffText('same\ntext\n', 'same\ntext\n')).toEqual([
-			{ op: 'equal', text: 'same\ntext\n' }
-		]);
+		expect(diffText('same\ntext\n', 'same\ntext\n')).toEqual([{ op: 'equal', text: 'same\ntext\n' }]);
 		expect(diffText('', '')).toEqual([]);
 	});
 
@@ -89,10 +87,7 @@ describe('diffText', () => {
 	});
 
 	it('never has two neighbouring parts of the same kind or an empty part', () => {
-		const ops = diffText(
-			'one two three\nfour\nfive six\n',
-			'one 2 three\nfour\nfive seven six\nnew\n'
-		);
+		const ops = diffText('one two three\nfour\nfive six\n', 'one 2 three\nfour\nfive seven six\nnew\n');
 		for (let i = 0; i < ops.length; i++) {
 			expect(ops[i]!.text).not.toBe('');
 			if (i > 0) expect(ops[i]!.op).not.toBe(ops[i - 1]!.op);
@@ -107,8 +102,7 @@ describe('diffText', () => {
 			return seed % n;
 		};
 		const vocabulary = ['alpha', 'beta', ' ', '\n', '故', '障', ',', '  ', 'P1', '\r\n'];
-		const text = () =>
-			Array.from({ length: rand(40) }, () => vocabulary[rand(vocabulary.length)]).join('');
+		const text = () => Array.from({ length: rand(40) }, () => vocabulary[rand(vocabulary.length)]).join('');
 		for (let k = 0; k < 300; k++) {
 			const a = text();
 			const b = text();

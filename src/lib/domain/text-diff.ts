@@ -45,9 +45,7 @@ function lcs(a: readonly string[], b: readonly string[]): DiffOp[] | null {
 	for (let i = n - 1; i >= 0; i--) {
 		for (let j = m - 1; j >= 0; j--) {
 			suffix[i * width + j] =
-				a[i] === b[j]
-					? suffix[(i + 1) * width + j + 1]! + 1
-					: Math.max(suffix[(i + 1) * width + j]!, suffix[i * width + j + 1]!);
+				a[i] === b[j] ? suffix[(i + 1) * width + j + 1]! + 1 : Math.max(suffix[(i + 1) * width + j]!, suffix[i * width + j + 1]!);
 		}
 	}
 	const ops: DiffOp[] = [];

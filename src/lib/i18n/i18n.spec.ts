@@ -40,7 +40,8 @@ describe('messages', () => {
 			const text = fs.readFileSync(file, 'utf8');
 			for (const m of text.matchAll(/\bt\(\s*'([a-zA-Z][\w.-]*)'\s*\)/g)) {
 				const message = catalogues.en[m[1]!];
-				if (message && /\{\w+[},]/.test(message)) missing.push(`${path.relative(root, file)}: ${m[1]} needs ${message.match(/\{\w+/g)?.join(', ')}`);
+				if (message && /\{\w+[},]/.test(message))
+					missing.push(`${path.relative(root, file)}: ${m[1]} needs ${message.match(/\{\w+/g)?.join(', ')}`);
 			}
 		}
 		expect(missing).toEqual([]);

@@ -77,7 +77,15 @@ export interface I18n {
 }
 
 export function createI18n(locale: Locale, timeZone: string): I18n {
-	const dt = new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+	const dt = new Intl.DateTimeFormat(locale, {
+		timeZone,
+		year: 'numeric',
+		month: '2-digit',
+		day: '2-digit',
+		hour: '2-digit',
+		minute: '2-digit',
+		hour12: false
+	});
 	const tm = new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 	const toDate = (v: Date | string | number) => (v instanceof Date ? v : new Date(v));
 	return {

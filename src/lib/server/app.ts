@@ -62,7 +62,9 @@ async function boot(config: Config): Promise<App> {
 	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 	await migrateToLatest(database.db);
 	if (database.kind === 'pglite')
-		log.info('using the embedded PGlite database (one process by design; set DATABASE_URL for PostgreSQL and scale-out)', { dataDir: config.dataDir });
+		log.info('using the embedded PGlite database (one process by design; set DATABASE_URL for PostgreSQL and scale-out)', {
+			dataDir: config.dataDir
+		});
 	else log.info('using PostgreSQL');
 
 	const ctx: AppContext = { db: database.db, dbKind: database.kind, config, events: new EventBus(), now: () => new Date() };

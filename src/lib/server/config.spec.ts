@@ -30,7 +30,10 @@ describe('configuration', () => {
 	});
 
 	it('reads the origin and extra allowed origins as origins', () => {
-		const c = loadConfig({ ORIGIN: 'https://warroom.example.com/some/path', WARROOM_ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' });
+		const c = loadConfig({
+			ORIGIN: 'https://warroom.example.com/some/path',
+			WARROOM_ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080'
+		});
 		expect(c.origin).toBe('https://warroom.example.com');
 		expect(c.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
 	});

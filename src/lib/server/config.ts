@@ -63,8 +63,7 @@ function originOf(name: string, raw: string): string {
 	} catch {
 		throw new ConfigError(name, `must be an origin such as https://warroom.example.com (got "${raw}")`);
 	}
-	if (url.protocol !== 'http:' && url.protocol !== 'https:')
-		throw new ConfigError(name, `must use http or https (got "${url.protocol}")`);
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `must use http or https (got "${url.protocol}")`);
 	return url.origin;
 }
 

@@ -20,16 +20,7 @@ export interface AppContext {
 }
 
 /** Timeline entry kinds of the shared incident document (README: "The shared incident document"). */
-export type TimelineKind =
-	| 'note'
-	| 'observation'
-	| 'action'
-	| 'decision'
-	| 'communication'
-	| 'status'
-	| 'role'
-	| 'escalation'
-	| 'playbook';
+export type TimelineKind = 'note' | 'observation' | 'action' | 'decision' | 'communication' | 'status' | 'role' | 'escalation' | 'playbook';
 
 export interface SystemEntry {
 	kind: TimelineKind;

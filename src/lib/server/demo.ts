@@ -51,7 +51,9 @@ export async function seedDemo(ctx: AppContext, extra: ((ctx: AppContext) => Pro
 	if ((await usersRepo.count(ctx.db)) > 0) return false;
 	const a = SYSTEM_ACTOR;
 	const units = new Map<string, string>();
-	const hq = must(await saveOrgUnit(ctx, a, { input: { code: 'HQ', nameZh: '集团总部', nameEn: 'Group head office', kind: 'head_office' } }));
+	const hq = must(
+		await saveOrgUnit(ctx, a, { input: { code: 'HQ', nameZh: '集团总部', nameEn: 'Group head office', kind: 'head_office' } })
+	);
 	units.set('HQ', hq.id);
 	for (const [code, zh, en, region] of [
 		['EAST', '华东区域中心', 'East regional centre', 'East'],
@@ -62,14 +64,25 @@ export async function seedDemo(ctx: AppContext, extra: ((ctx: AppContext) => Pro
 		for (const [t, tzh, ten] of TEAMS) {
 			const team = must(
 				await saveOrgUnit(ctx, a, {
-					input: { code: `${code}-${t}`, nameZh: `${zh.replace('区域中心', '')}${tzh}`, nameEn: `${en.replace(' regional centre', '')} ${ten}`, kind: 'team', parentId: r.id, region }
+					input: {
+						code: `${code}-${t}`,
+						nameZh: `${zh.replace('区域中心', '')}${tzh}`,
+						nameEn: `${en.replace(' regional centre', '')} ${ten}`,
+						kind: 'team',
+						parentId: r.id,
+						region
+					}
 				})
 			);
 			units.set(`${code}-${t}`, team.id);
 		}
 	}
 	for (const [code, zh, en, criticality, regions, owner] of SERVICES)
-		must(await saveService(ctx, a, { input: { code, nameZh: zh, nameEn: en, criticality, regions: [...regions], ownerTeamId: units.get(owner) } }));
+		must(
+			await saveService(ctx, a, {
+				input: { code, nameZh: zh, nameEn: en, criticality, regions: [...regions], ownerTeamId: units.get(owner) }
+			})
+		);
 	let n = 0;
 	for (const acc of DEMO_ACCOUNTS) {
 		n++;

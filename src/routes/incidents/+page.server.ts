@@ -4,7 +4,17 @@ import { listServices } from '$lib/server/services/catalogue.service';
 import { listIncidents, type IncidentFilters } from '$lib/server/services/incident.service';
 import type { PageServerLoad } from './$types';
 
-const STATUS_FILTERS = ['open', 'active', 'proposed', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'rejected'] as const;
+const STATUS_FILTERS = [
+	'open',
+	'active',
+	'proposed',
+	'investigating',
+	'identified',
+	'mitigated',
+	'resolved',
+	'closed',
+	'rejected'
+] as const;
 
 export const load: PageServerLoad = async (event) => {
 	const actor = requireActor(event);
@@ -12,7 +22,12 @@ export const load: PageServerLoad = async (event) => {
 	const p = event.url.searchParams;
 	const status = p.get('status') ?? 'open';
 	const filters: IncidentFilters = {
-		status: status === 'all' ? undefined : (STATUS_FILTERS as readonly string[]).includes(status) ? (status as IncidentFilters['status']) : 'open',
+		status:
+			status === 'all'
+				? undefined
+				: (STATUS_FILTERS as readonly string[]).includes(status)
+					? (status as IncidentFilters['status'])
+					: 'open',
 		priority: /^P[1-5]$/.test(p.get('priority') ?? '') ? (p.get('priority') as 'P1') : undefined,
 		serviceId: p.get('service') || undefined,
 		mine: p.get('mine') === '1' || undefined,

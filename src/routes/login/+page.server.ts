@@ -36,9 +36,19 @@ export const actions: Actions = {
 			});
 		}
 		// Session fixation: whatever cookie came in is replaced by a brand-new session.
-		event.cookies.set(SESSION_COOKIE, result.value.token, sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: result.value.session.created_at }));
+		event.cookies.set(
+			SESSION_COOKIE,
+			result.value.token,
+			sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: result.value.session.created_at })
+		);
 		if (!event.cookies.get('warroom_lang'))
-			event.cookies.set('warroom_lang', result.value.user.locale, { path: '/', httpOnly: false, sameSite: 'lax', maxAge: 31_536_000, secure: event.url.protocol === 'https:' });
+			event.cookies.set('warroom_lang', result.value.user.locale, {
+				path: '/',
+				httpOnly: false,
+				sameSite: 'lax',
+				maxAge: 31_536_000,
+				secure: event.url.protocol === 'https:'
+			});
 		redirect(303, safeNext(String(form.get('next') ?? '/')));
 	}
 };

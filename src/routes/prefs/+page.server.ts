@@ -27,7 +27,13 @@ export const actions: Actions = {
 		const form = await request.formData();
 		const theme = String(form.get('theme'));
 		if (['auto', 'light', 'dark'].includes(theme))
-			cookies.set('warroom_theme', theme, { path: '/', httpOnly: false, sameSite: 'lax', maxAge: YEAR_S, secure: url.protocol === 'https:' });
+			cookies.set('warroom_theme', theme, {
+				path: '/',
+				httpOnly: false,
+				sameSite: 'lax',
+				maxAge: YEAR_S,
+				secure: url.protocol === 'https:'
+			});
 		redirect(303, back(form));
 	}
 };

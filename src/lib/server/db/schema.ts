@@ -146,6 +146,23 @@ export interface NotificationDeliveryTable {
 	created_at: Timestamp;
 }
 
+export interface CollabUpdateTable {
+	/** bigint, read as a string. */
+	id: Generated<string>;
+	doc: string;
+	update: Uint8Array;
+	node_id: string;
+	created_at: DefaultedTimestamp;
+}
+
+export interface CollabSnapshotTable {
+	doc: string;
+	state: Uint8Array;
+	/** bigint, read as a string: every log row of this doc with id <= upto_id is in `state`. */
+	upto_id: ColumnType<string, string | number, string | number>;
+	updated_at: DefaultedTimestamp;
+}
+
 export interface PlaybookTable {
 	id: string;
 	source: 'file' | 'import';
@@ -267,23 +284,6 @@ export interface IncidentMemberTable {
 	acked_at: Timestamp | null;
 	removed_at: Timestamp | null;
 	removed_by: string | null;
-}
-
-export interface CollabUpdateTable {
-	/** bigint, read as a string. */
-	id: Generated<string>;
-	doc: string;
-	update: Uint8Array;
-	node_id: string;
-	created_at: DefaultedTimestamp;
-}
-
-export interface CollabSnapshotTable {
-	doc: string;
-	state: Uint8Array;
-	/** bigint, read as a string: every log row of this doc with id <= upto_id is in `state`. */
-	upto_id: ColumnType<string, string | number, string | number>;
-	updated_at: DefaultedTimestamp;
 }
 
 export interface CommunicationTable {
@@ -486,14 +486,14 @@ export interface Database {
 	notifications: NotificationTable;
 	notification_channels: NotificationChannelTable;
 	notification_deliveries: NotificationDeliveryTable;
-	playbooks: PlaybookTable;
-	playbook_versions: PlaybookVersionTable;
-	incident_playbooks: IncidentPlaybookTable;
-	playbook_deviations: PlaybookDeviationTable;
 	incident_counters: IncidentCounterTable;
 	incidents: IncidentTable;
 	incident_services: IncidentServiceTable;
 	incident_members: IncidentMemberTable;
+	playbooks: PlaybookTable;
+	playbook_versions: PlaybookVersionTable;
+	incident_playbooks: IncidentPlaybookTable;
+	playbook_deviations: PlaybookDeviationTable;
 	communications: CommunicationTable;
 	communication_versions: CommunicationVersionTable;
 	communication_events: CommunicationEventTable;

@@ -18,19 +18,10 @@ export async function insert(db: Q, row: Insertable<AuditEventTable>): Promise<v
 }
 
 export async function page(db: Q, opts: { afterSeq: string; limit: number }): Promise<AuditEventRow[]> {
-	return db
-		.selectFrom('audit_events')
-		.selectAll()
-		.where('seq', '>', opts.afterSeq)
-		.orderBy('seq')
-		.limit(opts.limit)
-		.execute();
+	return db.selectFrom('audit_events').selectAll().where('seq', '>', opts.afterSeq).orderBy('seq').limit(opts.limit).execute();
 }
 
-export async function forSubject(
-	db: Q,
-	opts: { subjectType: string; subjectId: string; limit: number }
-): Promise<AuditEventRow[]> {
+export async function forSubject(db: Q, opts: { subjectType: string; subjectId: string; limit: number }): Promise<AuditEventRow[]> {
 	return db
 		.selectFrom('audit_events')
 		.selectAll()

@@ -19,10 +19,6 @@ export async function insert(db: Q, row: Omit<OrgUnitRow, 'created_at'>): Promis
 	return db.insertInto('org_units').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function update(
-	db: Q,
-	id: string,
-	patch: Partial<Omit<OrgUnitRow, 'id' | 'created_at'>>
-): Promise<OrgUnitRow | undefined> {
+export async function update(db: Q, id: string, patch: Partial<Omit<OrgUnitRow, 'id' | 'created_at'>>): Promise<OrgUnitRow | undefined> {
 	return db.updateTable('org_units').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
 }

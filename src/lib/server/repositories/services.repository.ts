@@ -24,10 +24,6 @@ export async function insert(db: Q, row: Omit<ServiceRow, 'created_at'>): Promis
 	return db.insertInto('services').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function update(
-	db: Q,
-	id: string,
-	patch: Partial<Omit<ServiceRow, 'id' | 'created_at'>>
-): Promise<ServiceRow | undefined> {
+export async function update(db: Q, id: string, patch: Partial<Omit<ServiceRow, 'id' | 'created_at'>>): Promise<ServiceRow | undefined> {
 	return db.updateTable('services').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
 }

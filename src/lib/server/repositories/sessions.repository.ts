@@ -7,10 +7,7 @@ export async function insert(db: Q, row: SessionRow): Promise<void> {
 	await db.insertInto('sessions').values(row).execute();
 }
 
-export async function findWithUser(
-	db: Q,
-	id: string
-): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+export async function findWithUser(db: Q, id: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
 	const row = await db
 		.selectFrom('sessions')
 		.innerJoin('users', 'users.id', 'sessions.user_id')

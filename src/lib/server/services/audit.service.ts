@@ -107,8 +107,7 @@ export async function recordNow(db: Db, input: AuditInput): Promise<string> {
 }
 
 export type ChainVerification =
-	| { ok: true; events: number }
-	| { ok: false; events: number; brokenAt: { seq: string; id: string; reason: string } };
+	{ ok: true; events: number } | { ok: false; events: number; brokenAt: { seq: string; id: string; reason: string } };
 
 function rowHash(row: AuditEventRow): string {
 	return eventHash({
@@ -136,7 +135,11 @@ export async function verifyChain(db: Db, pageSize = 1000): Promise<ChainVerific
 				return {
 					ok: false,
 					events,
-					brokenAt: { seq: String(row.seq), id: row.id, reason: 'prev_hash does not match the previous event (an event was removed or reordered)' }
+					brokenAt: {
+						seq: String(row.seq),
+						id: row.id,
+						reason: 'prev_hash does not match the previous event (an event was removed or reordered)'
+					}
 				};
 			if (rowHash(row) !== row.hash)
 				return {

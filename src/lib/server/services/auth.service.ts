@@ -52,7 +52,10 @@ export async function login(
 	const valid = (await verifyPassword(hash, input.password)) && !!user && !user.disabled && !!user.password_hash;
 	const keys = [accountKey, ...(addressKey ? [addressKey] : [])];
 	if (!valid || !user) {
-		await attempts.record(ctx.db, keys.map((key) => ({ key, at: now, success: false })));
+		await attempts.record(
+			ctx.db,
+			keys.map((key) => ({ key, at: now, success: false }))
+		);
 		if (user)
 			await audit.recordNow(ctx.db, {
 				actorId: null,

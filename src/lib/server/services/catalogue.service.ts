@@ -79,7 +79,8 @@ export async function saveOrgUnit(
 			errors.push({ code: 'cycle', message: 'a unit cannot be placed under itself or its own descendants', field: 'parentId' });
 		else parentId = parent.id;
 	}
-	if (kind === 'head_office' && parentId) errors.push({ code: 'invalid_value', message: 'the head office has no parent', field: 'parentId' });
+	if (kind === 'head_office' && parentId)
+		errors.push({ code: 'invalid_value', message: 'the head office has no parent', field: 'parentId' });
 	if (kind !== 'head_office' && !isError(kind) && !parentId)
 		errors.push({ code: 'required', message: 'a regional centre or team needs a parent unit', field: 'parentId' });
 	if (typeof code === 'string') {
@@ -101,7 +102,14 @@ export async function saveOrgUnit(
 			? await orgUnits.update(trx, opts.id, values)
 			: await orgUnits.insert(trx, { id: crypto.randomUUID(), ...values });
 		if (!saved) return undefined;
-		await audit.record(trx, { actorId: actor.userId, action: opts.id ? 'org_unit.update' : 'org_unit.create', subjectType: 'org_unit', subjectId: saved.id, before, after: saved });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: opts.id ? 'org_unit.update' : 'org_unit.create',
+			subjectType: 'org_unit',
+			subjectId: saved.id,
+			before,
+			after: saved
+		});
 		return saved;
 	});
 	return row ? ok(row) : err({ code: 'not_found', message: 'No such organisation unit' });
@@ -133,14 +141,14 @@ export async function saveService(
 	const nameEn = text('nameEn', input.nameEn, { required: true, max: 100 });
 	const criticality = oneOf('criticality', input.criticality, CRITICALITY);
 	for (const v of [nameZh, nameEn, criticality]) if (isError(v)) errors.push(v);
-	const rawRegions = Array.isArray(input.regions)
-		? input.regions
-		: typeof input.regions === 'string'
-			? input.regions.split(',')
-			: [];
+	const rawRegions = Array.isArray(input.regions) ? input.regions : typeof input.regions === 'string' ? input.regions.split(',') : [];
 	const regions = [...new Set(rawRegions.map((r) => String(r).trim()).filter(Boolean))];
 	if (regions.length > 20 || regions.some((r) => r.length > 40 || !/^[\p{L}\p{N} _-]+$/u.test(r)))
-		errors.push({ code: 'invalid_value', message: 'regions must be up to 20 names of letters, digits, spaces, dash or underscore', field: 'regions' });
+		errors.push({
+			code: 'invalid_value',
+			message: 'regions must be up to 20 names of letters, digits, spaces, dash or underscore',
+			field: 'regions'
+		});
 	let ownerTeamId: string | null = null;
 	if (typeof input.ownerTeamId === 'string' && input.ownerTeamId !== '') {
 		if (!(await orgUnits.findById(ctx.db, input.ownerTeamId)))
@@ -162,9 +170,18 @@ export async function saveService(
 	};
 	const row = await ctx.db.transaction().execute(async (trx) => {
 		const before = opts.id ? await servicesRepo.findById(trx, opts.id) : undefined;
-		const saved = opts.id ? await servicesRepo.update(trx, opts.id, values) : await servicesRepo.insert(trx, { id: crypto.randomUUID(), ...values });
+		const saved = opts.id
+			? await servicesRepo.update(trx, opts.id, values)
+			: await servicesRepo.insert(trx, { id: crypto.randomUUID(), ...values });
 		if (!saved) return undefined;
-		await audit.record(trx, { actorId: actor.userId, action: opts.id ? 'service.update' : 'service.create', subjectType: 'service', subjectId: saved.id, before, after: saved });
+		await audit.record(trx, {
+			actorId: actor.userId,
+			action: opts.id ? 'service.update' : 'service.create',
+			subjectType: 'service',
+			subjectId: saved.id,
+			before,
+			after: saved
+		});
 		return saved;
 	});
 	return row ? ok(row) : err({ code: 'not_found', message: 'No such service' });

@@ -24,8 +24,20 @@ export async function contactListCsv(
 	if (!r.ok) return r;
 	const i = r.value;
 	const t = (k: string) => translate(opts.locale, k);
-	const header = [t('incident.group.person'), t('incident.group.role'), t('incident.group.phone'), t('incident.group.email'), t('incident.group.ack')];
-	const rows = i.members.map((m) => [m.displayName, t(`incidentRole.${m.role}`), m.phone, m.email, m.ackedAt ? m.ackedAt.toISOString() : '']);
+	const header = [
+		t('incident.group.person'),
+		t('incident.group.role'),
+		t('incident.group.phone'),
+		t('incident.group.email'),
+		t('incident.group.ack')
+	];
+	const rows = i.members.map((m) => [
+		m.displayName,
+		t(`incidentRole.${m.role}`),
+		m.phone,
+		m.email,
+		m.ackedAt ? m.ackedAt.toISOString() : ''
+	]);
 	// BOM so spreadsheet programs open the Chinese names as UTF-8.
 	const csv = '\uFEFF' + [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 	return ok({ csv, filename: `${i.number}-contacts.csv` });

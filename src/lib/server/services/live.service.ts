@@ -48,7 +48,12 @@ export function subscribeLive(ctx: AppContext, actor: Actor, send: (m: LiveMessa
 				if (e.userId === userId) send({ type: 'notification' });
 				return;
 			}
-			const incidentId = e.type === 'incident.changed' || e.type === 'membership.changed' ? e.incidentId : e.type === 'board.changed' ? e.incidentId : undefined;
+			const incidentId =
+				e.type === 'incident.changed' || e.type === 'membership.changed'
+					? e.incidentId
+					: e.type === 'board.changed'
+						? e.incidentId
+						: undefined;
 			if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
 			if (incidentId && (!userId || !(await mayHear(ctx, userId, incidentId)))) return;
 			send({ type: e.type === 'board.changed' ? 'board' : 'incident', incidentId: incidentId ?? undefined });

@@ -51,14 +51,19 @@ async function validate(
 	if (mode === 'create' || input.username !== undefined) {
 		const u = text('username', input.username, { required: true, max: 40 });
 		if (typeof u === 'string' && !USERNAME.test(u.toLowerCase()))
-			errors.push({ code: 'invalid_format', message: 'username may use lower-case letters, digits, dot, dash and underscore (2–40)', field: 'username' });
+			errors.push({
+				code: 'invalid_format',
+				message: 'username may use lower-case letters, digits, dot, dash and underscore (2–40)',
+				field: 'username'
+			});
 		else push(typeof u === 'string' ? u.toLowerCase() : u, (x: string) => (values.username = x));
 	}
 	if (mode === 'create' || input.displayName !== undefined)
 		push(text('displayName', input.displayName, { required: true, max: 100 }), (x: string) => (values.display_name = x));
 	if (input.email !== undefined) {
 		const e = text('email', input.email, { max: 200 });
-		if (typeof e === 'string' && !EMAIL.test(e)) errors.push({ code: 'invalid_format', message: 'email is not a valid address', field: 'email' });
+		if (typeof e === 'string' && !EMAIL.test(e))
+			errors.push({ code: 'invalid_format', message: 'email is not a valid address', field: 'email' });
 		else if (e === undefined) values.email = null;
 		else push(e, (x: string) => (values.email = x));
 	}
@@ -86,9 +91,19 @@ async function validate(
 		else {
 			const problem = passwordProblem(input.password);
 			if (problem === 'too_short')
-				errors.push({ code: 'too_short', message: `password must be at least ${PASSWORD_MIN_LENGTH} characters`, field: 'password', params: { min: PASSWORD_MIN_LENGTH } });
+				errors.push({
+					code: 'too_short',
+					message: `password must be at least ${PASSWORD_MIN_LENGTH} characters`,
+					field: 'password',
+					params: { min: PASSWORD_MIN_LENGTH }
+				});
 			else if (problem === 'too_long')
-				errors.push({ code: 'too_long', message: `password must be at most ${PASSWORD_MAX_LENGTH} characters`, field: 'password', params: { max: PASSWORD_MAX_LENGTH } });
+				errors.push({
+					code: 'too_long',
+					message: `password must be at most ${PASSWORD_MAX_LENGTH} characters`,
+					field: 'password',
+					params: { max: PASSWORD_MAX_LENGTH }
+				});
 			else values.password = input.password;
 		}
 	}
@@ -138,7 +153,10 @@ export async function updateUser(
 	const { errors, values } = await validate(ctx, opts.input, 'update');
 	if (values.username && values.username !== existing.username && (await usersRepo.findByUsername(ctx.db, values.username)))
 		errors.push({ code: 'taken', message: `username ${values.username} is already taken`, field: 'username' });
-	const disabled = opts.input.disabled === undefined ? undefined : opts.input.disabled === true || opts.input.disabled === 'on' || opts.input.disabled === 'true';
+	const disabled =
+		opts.input.disabled === undefined
+			? undefined
+			: opts.input.disabled === true || opts.input.disabled === 'on' || opts.input.disabled === 'true';
 	if (disabled && existing.id === actor.userId)
 		errors.push({ code: 'self_disable', message: 'You cannot disable your own account', field: 'disabled' });
 	if (errors.length) return err({ code: 'invalid', message: errors.map((e) => e.message).join('; '), errors });

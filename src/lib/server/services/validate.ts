@@ -20,7 +20,12 @@ export function text(
 	if (typeof value !== 'string') return { code: 'invalid_type', message: `${field} must be text`, field };
 	const v = value.trim();
 	if (v.length > opts.max)
-		return { code: 'too_long', message: `${field} must be at most ${opts.max} characters (got ${v.length})`, field, params: { max: opts.max } };
+		return {
+			code: 'too_long',
+			message: `${field} must be at most ${opts.max} characters (got ${v.length})`,
+			field,
+			params: { max: opts.max }
+		};
 	if (opts.min && v.length < opts.min)
 		return { code: 'too_short', message: `${field} must be at least ${opts.min} characters`, field, params: { min: opts.min } };
 	if (CONTROL.test(v) || (!opts.multiline && /[\r\n\t]/.test(v)))
@@ -42,12 +47,17 @@ export function oneOf<T extends string>(field: string, value: unknown, allowed: 
 }
 
 export function timeZone(field: string, value: unknown): DomainError | string {
-	if (typeof value !== 'string' || value.length > 64) return { code: 'invalid_value', message: `${field} must be an IANA time zone`, field };
+	if (typeof value !== 'string' || value.length > 64)
+		return { code: 'invalid_value', message: `${field} must be an IANA time zone`, field };
 	try {
 		new Intl.DateTimeFormat('en', { timeZone: value });
 		return value;
 	} catch {
-		return { code: 'invalid_value', message: `${field} must be an IANA time zone such as Asia/Shanghai (got ${value.slice(0, 60)})`, field };
+		return {
+			code: 'invalid_value',
+			message: `${field} must be an IANA time zone such as Asia/Shanghai (got ${value.slice(0, 60)})`,
+			field
+		};
 	}
 }
 

@@ -8,7 +8,15 @@ export const load: PageServerLoad = async (event) => {
 	const { ctx } = await getApp();
 	const units = await listOrgUnits(ctx);
 	return {
-		units: units.map((o) => ({ id: o.id, parentId: o.parent_id, code: o.code, nameZh: o.name_zh, nameEn: o.name_en, kind: o.kind, region: o.region }))
+		units: units.map((o) => ({
+			id: o.id,
+			parentId: o.parent_id,
+			code: o.code,
+			nameZh: o.name_zh,
+			nameEn: o.name_en,
+			kind: o.kind,
+			region: o.region
+		}))
 	};
 };
 

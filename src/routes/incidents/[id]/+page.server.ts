@@ -2,7 +2,15 @@ import { getApp } from '$lib/server/app';
 import { failForm, raise, requireActor } from '$lib/server/http';
 import { listOrgUnits } from '$lib/server/services/catalogue.service';
 import { acceptProposal, changePriority, changeStatus, getIncident, rejectProposal } from '$lib/server/services/incident.service';
-import { acknowledgePage, addMember, addOrgUnit, changeMemberRole, handOver, pageMembers, removeMember } from '$lib/server/services/membership.service';
+import {
+	acknowledgePage,
+	addMember,
+	addOrgUnit,
+	changeMemberRole,
+	handOver,
+	pageMembers,
+	removeMember
+} from '$lib/server/services/membership.service';
 import { listUsers } from '$lib/server/services/users.service';
 import { playbookRuns } from '$lib/server/services/playbook-run.service';
 import type { Actions, PageServerLoad } from './$types';
@@ -20,7 +28,11 @@ export const load: PageServerLoad = async (event) => {
 		const users = await listUsers(ctx, actor);
 		const units = await listOrgUnits(ctx);
 		const memberIds = new Set(i.members.map((m) => m.userId));
-		people = users.ok ? users.value.filter((u) => !u.disabled && !memberIds.has(u.id)).map((u) => ({ id: u.id, label: `${u.display_name} (${u.username})`, globalRole: u.global_role })) : [];
+		people = users.ok
+			? users.value
+					.filter((u) => !u.disabled && !memberIds.has(u.id))
+					.map((u) => ({ id: u.id, label: `${u.display_name} (${u.username})`, globalRole: u.global_role }))
+			: [];
 		teams = units.map((u) => ({ id: u.id, label: `${u.code} · ${event.locals.locale === 'zh-CN' ? u.name_zh : u.name_en}` }));
 	}
 	const pr = await playbookRuns(ctx, actor, { incidentId: i.id });
@@ -76,7 +88,15 @@ export const load: PageServerLoad = async (event) => {
 	};
 };
 
-async function run<T>(event: Parameters<Actions[string]>[0], fn: (ctx: Awaited<ReturnType<typeof getApp>>['ctx'], actor: ReturnType<typeof requireActor>, form: Record<string, string>) => Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }>, done: string) {
+async function run<T>(
+	event: Parameters<Actions[string]>[0],
+	fn: (
+		ctx: Awaited<ReturnType<typeof getApp>>['ctx'],
+		actor: ReturnType<typeof requireActor>,
+		form: Record<string, string>
+	) => Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }>,
+	done: string
+) {
 	const actor = requireActor(event);
 	const { ctx } = await getApp();
 	const data = await event.request.formData();
@@ -89,16 +109,51 @@ async function run<T>(event: Parameters<Actions[string]>[0], fn: (ctx: Awaited<R
 
 export const actions: Actions = {
 	accept: (e) => run(e, (ctx, a, f) => acceptProposal(ctx, a, { incidentId: e.params.id, expectedVersion: f.version }), 'accept'),
-	reject: (e) => run(e, (ctx, a, f) => rejectProposal(ctx, a, { incidentId: e.params.id, reason: f.reason, expectedVersion: f.version }), 'reject'),
+	reject: (e) =>
+		run(e, (ctx, a, f) => rejectProposal(ctx, a, { incidentId: e.params.id, reason: f.reason, expectedVersion: f.version }), 'reject'),
 	status: (e) =>
-		run(e, (ctx, a, f) => changeStatus(ctx, a, { incidentId: e.params.id, to: f.to, reason: f.reason, waiverReason: f.waiverReason, expectedVersion: f.version }), 'status'),
+		run(
+			e,
+			(ctx, a, f) =>
+				changeStatus(ctx, a, {
+					incidentId: e.params.id,
+					to: f.to,
+					reason: f.reason,
+					waiverReason: f.waiverReason,
+					expectedVersion: f.version
+				}),
+			'status'
+		),
 	priority: (e) =>
-		run(e, (ctx, a, f) => changePriority(ctx, a, { incidentId: e.params.id, impact: f.impact, urgency: f.urgency, reason: f.reason, expectedVersion: f.version }), 'priority'),
+		run(
+			e,
+			(ctx, a, f) =>
+				changePriority(ctx, a, {
+					incidentId: e.params.id,
+					impact: f.impact,
+					urgency: f.urgency,
+					reason: f.reason,
+					expectedVersion: f.version
+				}),
+			'priority'
+		),
 	ack: (e) => run(e, (ctx, a) => acknowledgePage(ctx, a, { incidentId: e.params.id }), 'ack'),
 	page: (e) => run(e, (ctx, a, f) => pageMembers(ctx, a, { incidentId: e.params.id, userIds: f.userId ? [f.userId] : undefined }), 'page'),
-	addMember: (e) => run(e, (ctx, a, f) => addMember(ctx, a, { incidentId: e.params.id, userId: f.userId, role: f.role, page: f.page === 'on' }), 'addMember'),
-	addTeam: (e) => run(e, (ctx, a, f) => addOrgUnit(ctx, a, { incidentId: e.params.id, orgUnitId: f.orgUnitId, role: f.role, page: f.page === 'on' }), 'addTeam'),
-	handOver: (e) => run(e, (ctx, a, f) => handOver(ctx, a, { incidentId: e.params.id, toUserId: f.userId, previous: f.previous }), 'handOver'),
-	changeRole: (e) => run(e, (ctx, a, f) => changeMemberRole(ctx, a, { incidentId: e.params.id, userId: f.userId, role: f.role }), 'changeRole'),
+	addMember: (e) =>
+		run(
+			e,
+			(ctx, a, f) => addMember(ctx, a, { incidentId: e.params.id, userId: f.userId, role: f.role, page: f.page === 'on' }),
+			'addMember'
+		),
+	addTeam: (e) =>
+		run(
+			e,
+			(ctx, a, f) => addOrgUnit(ctx, a, { incidentId: e.params.id, orgUnitId: f.orgUnitId, role: f.role, page: f.page === 'on' }),
+			'addTeam'
+		),
+	handOver: (e) =>
+		run(e, (ctx, a, f) => handOver(ctx, a, { incidentId: e.params.id, toUserId: f.userId, previous: f.previous }), 'handOver'),
+	changeRole: (e) =>
+		run(e, (ctx, a, f) => changeMemberRole(ctx, a, { incidentId: e.params.id, userId: f.userId, role: f.role }), 'changeRole'),
 	remove: (e) => run(e, (ctx, a, f) => removeMember(ctx, a, { incidentId: e.params.id, userId: f.userId }), 'remove')
 };

@@ -44,7 +44,13 @@ export const actions: Actions = {
 		};
 		const mode = form.get('mode') === 'declare' ? 'declare' : 'propose';
 		const r = mode === 'declare' ? await declareIncident(ctx, actor, values) : await proposeIncident(ctx, actor, values);
-		if (!r.ok) return failForm(r.error, { ...values, services: values.services.join(','), drill: String(values.drill), restricted: String(values.restricted) });
+		if (!r.ok)
+			return failForm(r.error, {
+				...values,
+				services: values.services.join(','),
+				drill: String(values.drill),
+				restricted: String(values.restricted)
+			});
 		redirect(303, `/incidents/${r.value.incident.id}`);
 	}
 };

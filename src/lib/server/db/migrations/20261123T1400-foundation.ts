@@ -24,9 +24,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('locale', 'text', (c) => c.notNull().defaultTo('zh-CN'))
 		.addColumn('time_zone', 'text', (c) => c.notNull().defaultTo('Asia/Shanghai'))
 		.addColumn('org_unit_id', 'text', (c) => c.references('org_units.id').onDelete('set null'))
-		.addColumn('global_role', 'text', (c) =>
-			c.notNull().check(sql`global_role in ('admin','manager','responder','viewer')`)
-		)
+		.addColumn('global_role', 'text', (c) => c.notNull().check(sql`global_role in ('admin','manager','responder','viewer')`))
 		.addColumn('disabled', 'boolean', (c) => c.notNull().defaultTo(false))
 		.addColumn('password_hash', 'text')
 		.addColumn('password_changed_at', 'timestamptz')
@@ -53,9 +51,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('name_zh', 'text', (c) => c.notNull())
 		.addColumn('name_en', 'text', (c) => c.notNull())
 		.addColumn('owner_team_id', 'text', (c) => c.references('org_units.id').onDelete('set null'))
-		.addColumn('criticality', 'text', (c) =>
-			c.notNull().check(sql`criticality in ('critical','high','medium','low')`)
-		)
+		.addColumn('criticality', 'text', (c) => c.notNull().check(sql`criticality in ('critical','high','medium','low')`))
 		.addColumn('regions', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
 		.addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
 		.execute();
@@ -87,11 +83,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('prev_hash', 'text', (c) => c.notNull())
 		.addColumn('hash', 'text', (c) => c.notNull())
 		.execute();
-	await db.schema
-		.createIndex('audit_events_subject')
-		.on('audit_events')
-		.columns(['subject_type', 'subject_id'])
-		.execute();
+	await db.schema.createIndex('audit_events_subject').on('audit_events').columns(['subject_type', 'subject_id']).execute();
 	// Append-only: the database itself refuses UPDATE and DELETE on the audit log.
 	await sql`
 		create function audit_events_append_only() returns trigger language plpgsql as $$

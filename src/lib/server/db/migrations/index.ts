@@ -2,11 +2,11 @@ import type { Migration } from 'kysely/migration';
 import * as m20261123T1400 from './20261123T1400-foundation';
 import * as m20261123T1500 from './20261123T1500-collab';
 import * as m20261123T1510 from './20261123T1510-notifications';
+import * as m20261123T1520 from './20261123T1520-incidents';
 import * as m20261123T1530 from './20261123T1530-playbooks';
 import * as m20261123T1540 from './20261123T1540-escalation';
 import * as m20261123T1550 from './20261123T1550-board';
 import * as m20261123T1600 from './20261123T1600-reviews';
-import * as m20261123T1520 from './20261123T1520-incidents';
 
 /**
  * Every migration, by dated name. An explicit list (not a directory scan) because the app runs from

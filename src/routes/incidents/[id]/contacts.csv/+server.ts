@@ -9,6 +9,10 @@ export async function GET(event) {
 	const r = await contactListCsv(ctx, actor, { incidentId: event.params.id, locale: event.locals.locale });
 	if (!r.ok) raise(r.error);
 	return new Response(r.value.csv, {
-		headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${r.value.filename}"`, 'cache-control': 'no-store' }
+		headers: {
+			'content-type': 'text/csv; charset=utf-8',
+			'content-disposition': `attachment; filename="${r.value.filename}"`,
+			'cache-control': 'no-store'
+		}
 	});
 }
