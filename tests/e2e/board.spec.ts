@@ -1,38 +1,23 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { login } from './helpers';
-
-async function open(browser: Browser, username: string): Promise<{ page: Page; close: () => Promise<void> }> {
-	const context = await browser.newContext({ locale: 'en-US' });
-	await context.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
-	const page = await context.newPage();
-	await login(page, username);
-	return { page, close: () => context.close() };
-}
+import { expect, test } from '@playwright/test';
+import { declareWithMember, openAs } from './helpers';
 
 test('a manager approves a status update and an executive’s open board shows it without reload; kiosk mode renders', async ({
 	browser
 }) => {
-	const manager = await open(browser, 'manager');
-	const comms = await open(browser, 'responder2');
-	const exec = await open(browser, 'exec');
+	const manager = await openAs(browser, 'manager');
+	const comms = await openAs(browser, 'responder2');
+	const exec = await openAs(browser, 'exec');
 	const stamp = Date.now();
 	const title = `E2E mobile banking login failures ${stamp}`;
 
-	await manager.page.goto('/incidents/new');
-	const form = manager.page.getByTestId('declare-form');
-	await form.locator('#f-title').fill(title);
-	await form.getByLabel(/MOBILE-BANKING/).check();
-	await form.locator('#f-impact').selectOption('significant');
-	await form.locator('#f-urgency').selectOption('critical');
-	await manager.page.getByTestId('declare').click();
-	await expect(manager.page.getByTestId('warroom')).toBeVisible();
-	const incidentUrl = manager.page.url();
-	const add = manager.page.getByTestId('add-member');
-	const value = await add.locator('#add-user option', { hasText: '(responder2)' }).getAttribute('value');
-	await add.locator('#add-user').selectOption(value!);
-	await add.locator('#add-role').selectOption('communications_lead');
-	await add.getByRole('button').click();
-	await expect(manager.page.locator('tr[data-member=responder2]')).toBeVisible();
+	const incidentUrl = await declareWithMember(manager.page, {
+		title: title,
+		service: 'MOBILE-BANKING',
+		impact: 'significant',
+		urgency: 'critical',
+		member: 'responder2',
+		role: 'communications_lead'
+	});
 
 	// The executive's board shows the incident, with no approved line yet — never the raw timeline.
 	await exec.page.goto('/board');

@@ -1,38 +1,23 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { login } from './helpers';
-
-async function open(browser: Browser, username: string): Promise<{ page: Page; close: () => Promise<void> }> {
-	const context = await browser.newContext({ locale: 'en-US' });
-	await context.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
-	const page = await context.newPage();
-	await login(page, username);
-	return { page, close: () => context.close() };
-}
+import { expect, test } from '@playwright/test';
+import { declareWithMember, openAs } from './helpers';
 
 test('a responder drafts a report, the manager returns it, it is fixed and approved, head office acknowledges and the war room shows it live', async ({
 	browser
 }) => {
-	const manager = await open(browser, 'manager');
-	const responder = await open(browser, 'responder2');
-	const exec = await open(browser, 'exec');
+	const manager = await openAs(browser, 'manager');
+	const responder = await openAs(browser, 'responder2');
+	const exec = await openAs(browser, 'exec');
 	const stamp = Date.now();
 
 	// The manager declares a P1 and makes responder2 the communications lead.
-	await manager.page.goto('/incidents/new');
-	const form = manager.page.getByTestId('declare-form');
-	await form.locator('#f-title').fill(`E2E core banking batch stuck ${stamp}`);
-	await form.getByLabel(/CORE-BANKING/).check();
-	await form.locator('#f-impact').selectOption('extensive');
-	await form.locator('#f-urgency').selectOption('critical');
-	await manager.page.getByTestId('declare').click();
-	await expect(manager.page.getByTestId('warroom')).toBeVisible();
-	const incidentUrl = manager.page.url();
-	const add = manager.page.getByTestId('add-member');
-	const value = await add.locator('#add-user option', { hasText: '(responder2)' }).getAttribute('value');
-	await add.locator('#add-user').selectOption(value!);
-	await add.locator('#add-role').selectOption('communications_lead');
-	await add.getByRole('button').click();
-	await expect(manager.page.locator('tr[data-member=responder2]')).toBeVisible();
+	const incidentUrl = await declareWithMember(manager.page, {
+		title: `E2E core banking batch stuck ${stamp}`,
+		service: 'CORE-BANKING',
+		impact: 'extensive',
+		urgency: 'critical',
+		member: 'responder2',
+		role: 'communications_lead'
+	});
 
 	// The responder drafts the initial report and submits it.
 	await responder.page.goto(`${incidentUrl}/escalation`);

@@ -1,37 +1,22 @@
 import fs from 'node:fs';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { login } from './helpers';
-
-async function open(browser: Browser, username: string): Promise<{ page: Page; close: () => Promise<void> }> {
-	const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true });
-	await context.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
-	const page = await context.newPage();
-	await login(page, username);
-	return { page, close: () => context.close() };
-}
+import { expect, test } from '@playwright/test';
+import { declareWithMember, openAs } from './helpers';
 
 test('two reviewers write the root cause together, the manager publishes, the incident closes and the PDF downloads', async ({
 	browser
 }) => {
-	const manager = await open(browser, 'manager');
-	const scribe = await open(browser, 'responder2');
+	const manager = await openAs(browser, 'manager');
+	const scribe = await openAs(browser, 'responder2');
 	const stamp = Date.now();
 
-	await manager.page.goto('/incidents/new');
-	const form = manager.page.getByTestId('declare-form');
-	await form.locator('#f-title').fill(`E2E 数据仓库批量作业失败 data warehouse batch failed ${stamp}`);
-	await form.getByLabel(/DATA-WAREHOUSE/).check();
-	await form.locator('#f-impact').selectOption('moderate');
-	await form.locator('#f-urgency').selectOption('high');
-	await manager.page.getByTestId('declare').click();
-	await expect(manager.page.getByTestId('warroom')).toBeVisible();
-	const incidentUrl = manager.page.url();
-	const add = manager.page.getByTestId('add-member');
-	const value = await add.locator('#add-user option', { hasText: '(responder2)' }).getAttribute('value');
-	await add.locator('#add-user').selectOption(value!);
-	await add.locator('#add-role').selectOption('scribe');
-	await add.getByRole('button').click();
-	await expect(manager.page.locator('tr[data-member=responder2]')).toBeVisible();
+	const incidentUrl = await declareWithMember(manager.page, {
+		title: `E2E 数据仓库批量作业失败 data warehouse batch failed ${stamp}`,
+		service: 'DATA-WAREHOUSE',
+		impact: 'moderate',
+		urgency: 'high',
+		member: 'responder2',
+		role: 'scribe'
+	});
 
 	// Resolve it: the review starts.
 	await manager.page.getByTestId('status-form').locator('#to').selectOption('resolved');

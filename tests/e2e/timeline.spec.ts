@@ -1,13 +1,5 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { login } from './helpers';
-
-async function open(browser: Browser, username: string): Promise<{ page: Page; close: () => Promise<void> }> {
-	const context = await browser.newContext({ locale: 'en-US' });
-	await context.addCookies([{ name: 'warroom_lang', value: 'en', url: test.info().project.use.baseURL! }]);
-	const page = await context.newPage();
-	await login(page, username);
-	return { page, close: () => context.close() };
-}
+import { expect, test, type Page } from '@playwright/test';
+import { openAs } from './helpers';
 
 async function addEntry(page: Page, text: string): Promise<void> {
 	await page.getByTestId('quick-add-text').fill(text);
@@ -20,8 +12,8 @@ async function entryTexts(page: Page): Promise<string[]> {
 }
 
 test('two responders write one timeline live, and entries written offline merge on reconnect', async ({ browser }) => {
-	const manager = await open(browser, 'manager');
-	const responder = await open(browser, 'responder2');
+	const manager = await openAs(browser, 'manager');
+	const responder = await openAs(browser, 'responder2');
 
 	// The demo P1 (core banking) has both of them in its response group.
 	await manager.page.goto('/incidents?priority=P1');
