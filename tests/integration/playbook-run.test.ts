@@ -236,3 +236,36 @@ describe(`drills (${dbLabel})`, () => {
 		expect(refused.ok || refused.error.code).toBe('invalid');
 	});
 });
+
+describe(`communication templates (${dbLabel})`, () => {
+	it('prefill the head-office report subject and the status update from the loaded playbook and the incident facts', async () => {
+		const { draftCommunication } = await import('../../src/lib/server/services/escalation.service');
+		const { saveOrgUnit } = await import('../../src/lib/server/services/catalogue.service');
+		const unit = async (input: Record<string, string>) => {
+			const r = await saveOrgUnit(ctx, SYSTEM_ACTOR, { input });
+			if (!r.ok) throw new Error(r.error.message);
+			return r.value.id;
+		};
+		const hq = await unit({ code: 'TPL-HQ', nameZh: '集团总部', nameEn: 'Group head office', kind: 'head_office' });
+		const east = await unit({ code: 'TPL-EAST', nameZh: '华东区域中心', nameEn: 'East regional centre', kind: 'region', parentId: hq });
+		const dbTeam = await unit({ code: 'TPL-EAST-DB', nameZh: '华东数据库组', nameEn: 'East database team', kind: 'team', parentId: east });
+		const manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li', orgUnitId: dbTeam });
+		const deputy = await makeUser(ctx, { role: 'manager', displayName: 'Chen Jing' });
+		const inc = await declared(manager);
+		const panel = await run.playbookRuns(ctx, manager.actor, { incidentId: inc.id });
+		if (!panel.ok) throw new Error(panel.error.message);
+		const loaded = await svc.loadIntoIncident(ctx, manager.actor, { incident: panel.value.ref, playbookId: 'database-primary-failover' });
+		if (!loaded.ok) throw new Error(loaded.error.message);
+
+		const report = await draftCommunication(ctx, deputy.actor, { incidentId: inc.id, kind: 'head_office_report' });
+		if (!report.ok) throw new Error(report.error.message);
+		// {{organisation.name}} is the regional centre above the incident manager's team.
+		expect(report.value.content.text.title?.['zh-CN']).toBe(`【重大故障通报】华东区域中心Core banking down（${inc.number}）`);
+		expect(report.value.content.text.title?.en).toBe(`[Major incident report] East regional centre: Core banking down (${inc.number})`);
+
+		const update = await draftCommunication(ctx, deputy.actor, { incidentId: inc.id, kind: 'status_update' });
+		if (!update.ok) throw new Error(update.error.message);
+		expect(update.value.content.text.body?.['zh-CN']).toContain(inc.number);
+		expect(update.value.content.text.body?.['zh-CN']).not.toContain('{{');
+	});
+});

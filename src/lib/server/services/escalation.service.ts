@@ -385,6 +385,21 @@ function statusText(status: IncidentStatus): Bilingual {
 	return bi(`status.${status}`);
 }
 
+/**
+ * Who reports: the regional centre (or head office) above the incident manager's unit, for the
+ * templates' {{organisation.name}}.
+ */
+async function reportingUnit(ctx: AppContext, incidentId: string): Promise<{ 'zh-CN': string; en: string } | undefined> {
+	const im = (await membersRepo.listActive(ctx.db, [incidentId])).find((m) => m.role === 'incident_manager');
+	const units = await orgUnitsRepo.list(ctx.db);
+	const byId = new Map(units.map((u) => [u.id, u]));
+	let unit = im?.org_unit_id ? byId.get(im.org_unit_id) : undefined;
+	for (let hops = 0; unit && unit.kind === 'team' && hops < units.length; hops++)
+		unit = unit.parent_id ? byId.get(unit.parent_id) : undefined;
+	unit ??= units.find((u) => u.kind === 'head_office');
+	return unit ? { 'zh-CN': unit.name_zh, en: unit.name_en } : undefined;
+}
+
 /** The playbook's template of a kind, if a loaded playbook has one (the first loaded wins). */
 async function playbookTemplate(
 	ctx: AppContext,
@@ -401,7 +416,14 @@ async function playbookTemplate(
 
 function draftText(
 	kind: CommunicationKind,
-	opts: { incident: IncidentRow; facts: ReportFacts; timeline: TimelineLine[]; timeZone: string; template?: CommunicationTemplate }
+	opts: {
+		incident: IncidentRow;
+		facts: ReportFacts;
+		timeline: TimelineLine[];
+		timeZone: string;
+		template?: CommunicationTemplate;
+		organisation?: { 'zh-CN': string; en: string };
+	}
 ): Partial<Record<TextField, Bilingual>> {
 	const { incident, facts, timeline } = opts;
 	const per = (fn: (locale: Locale) => string): Bilingual => ({ 'zh-CN': fn('zh-CN'), en: fn('en') });
@@ -418,9 +440,26 @@ function draftText(
 			? [facts.inCharge.name, facts.inCharge.phone, facts.inCharge.email].filter(Boolean).join(' / ')
 			: translate(locale, 'report.draft.noManager')
 	);
+	const values = (locale: Locale): Partial<Record<Placeholder, string>> => ({
+		'incident.number': facts.number,
+		'incident.title': incident.title,
+		'incident.priority': facts.priority,
+		'incident.status': statusText(incident.status)[locale],
+		'incident.detectedAt': fmtTime(facts.detectedAt, { locale, timeZone: opts.timeZone }),
+		'incident.services': services(locale),
+		'incident.manager': facts.inCharge?.name ?? '',
+		'incident.managerPhone': facts.inCharge?.phone ?? '',
+		'incident.nextUpdateAt': fmtTime(facts.nextUpdateAt, { locale, timeZone: opts.timeZone }),
+		'incident.actionsTaken': actions[locale],
+		'organisation.name': opts.organisation?.[locale] ?? ''
+	});
 	if (kind === 'head_office_report') {
+		// The report's sections are the DOMAIN.md fields; a loaded playbook's report template gives its subject line.
+		const subject = opts.template?.subject;
 		return {
-			title: { 'zh-CN': incident.title, en: incident.title },
+			title: subject
+				? per((locale) => renderTemplate(subject[locale] ?? subject['zh-CN'] ?? '', values(locale)))
+				: { 'zh-CN': incident.title, en: incident.title },
 			impact: per((locale) =>
 				translate(locale, 'report.draft.impact', {
 					services: services(locale) || '—',
@@ -435,18 +474,6 @@ function draftText(
 			contact
 		};
 	}
-	const values = (locale: Locale): Partial<Record<Placeholder, string>> => ({
-		'incident.number': facts.number,
-		'incident.title': incident.title,
-		'incident.priority': facts.priority,
-		'incident.status': statusText(incident.status)[locale],
-		'incident.detectedAt': fmtTime(facts.detectedAt, { locale, timeZone: opts.timeZone }),
-		'incident.services': services(locale),
-		'incident.manager': facts.inCharge?.name ?? '',
-		'incident.managerPhone': facts.inCharge?.phone ?? '',
-		'incident.nextUpdateAt': fmtTime(facts.nextUpdateAt, { locale, timeZone: opts.timeZone }),
-		'incident.actionsTaken': actions[locale]
-	});
 	const headline = per((locale) =>
 		translate(locale, 'report.draft.headline', { number: facts.number, status: statusText(incident.status)[locale], title: incident.title })
 	);
@@ -625,10 +652,17 @@ export async function draftCommunication(
 
 	const { facts } = await incidentFacts(ctx, incident);
 	const timeline = await pinnedTimeline(ctx, incident.id);
-	const template = kind === 'status_update' ? await playbookTemplate(ctx, incident.id, 'internal_update') : undefined;
+	const template = await playbookTemplate(ctx, incident.id, kind === 'status_update' ? 'internal_update' : 'head_office_report');
 	const content: CommunicationContent = {
 		facts,
-		text: draftText(kind, { incident, facts, timeline, timeZone: ctx.config.orgTimeZone, template })
+		text: draftText(kind, {
+			incident,
+			facts,
+			timeline,
+			timeZone: ctx.config.orgTimeZone,
+			template,
+			organisation: await reportingUnit(ctx, incident.id)
+		})
 	};
 	const now = ctx.now();
 	const id = crypto.randomUUID();
