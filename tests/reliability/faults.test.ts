@@ -1,0 +1,441 @@
+/**
+ * Faults (issue 10): SIGKILL the production process while clients write and check that everything it
+ * acknowledged survives; cut client connections through a loopback proxy; merge two long offline
+ * sessions. Ends with a figures line.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import { createEntry, listEntries } from '../../src/lib/collab/incident-doc';
+import { MESSAGE_SYNC } from '../../src/lib/server/collab/protocol';
+import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Client } from '../integration/collab-harness';
+import { createTestContext, makeUser } from '../helpers/context';
+import { Figures, pick } from './support/profile';
+import { loginCookie, startProdServer, type ProdServer } from './support/prod-server';
+import { RawPeer, tryUpgrade, waitUntil } from './support/ws';
+
+const figures = new Figures('faults');
+afterAll(() => figures.print());
+
+function entryUpdate(doc: Y.Doc, text: string, offline = false): { id: string; update: Uint8Array } {
+	const sv = Y.encodeStateVector(doc);
+	const id = randomUUID();
+	const now = new Date().toISOString();
+	createEntry(doc, { id, at: now, recordedAt: now, kind: 'note', text, author: null, authorName: 'Fault', offline });
+	return { id, update: Y.encodeStateAsUpdate(doc, sv) };
+}
+
+/**
+ * A client that speaks the protocol with acks, like the browser class: message n on a socket covers
+ * the entries it carried; the first message on every socket is a sync step 2 with the whole local
+ * document (so whatever was not acknowledged before is sent again); acked entries are remembered.
+ */
+class AckingClient {
+	readonly doc = new Y.Doc();
+	readonly acked = new Set<string>();
+	readonly written: string[] = [];
+	private peer: RawPeer | undefined;
+	private carried: string[][] = [];
+	private ackedCount = 0;
+	connects = 0;
+
+	constructor(
+		readonly name: string,
+		private readonly target: () => { port: number; origin: string },
+		private readonly cookie: string,
+		private readonly room: string
+	) {}
+
+	get live(): boolean {
+		return !!this.peer?.open;
+	}
+
+	async connect(timeoutMs = 30_000): Promise<boolean> {
+		const until = Date.now() + timeoutMs;
+		while (Date.now() < until) {
+			const { port, origin } = this.target();
+			const o = await tryUpgrade(port, `/collab/${this.room}?acks=1`, { Cookie: this.cookie, Origin: origin }, 3000);
+			if ('ws' in o) {
+				const peer = new RawPeer(o.ws);
+				this.peer = peer;
+				this.carried = [];
+				this.ackedCount = 0;
+				this.connects++;
+				o.ws.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+				// Message 1: everything we have (the server keeps what it lacks, ignores the rest).
+				this.carried.push(listEntries(this.doc).map((e) => e.id));
+				peer.syncStep2(Y.encodeStateAsUpdate(this.doc));
+				// And ask for what we lack (the answer is applied in onMessage).
+				peer.send(syncStep1(Y.encodeStateVector(this.doc)));
+				return true;
+			}
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		return false;
+	}
+
+	private onMessage(bytes: Uint8Array): void {
+		const d = decoding.createDecoder(bytes);
+		const type = decoding.readVarUint(d);
+		if (type === MESSAGE_SYNC) {
+			const sub = decoding.readVarUint(d);
+			if (sub === 1 || sub === 2) Y.applyUpdate(this.doc, decoding.readVarUint8Array(d), 'server');
+		} else if (type === 100) {
+			const n = decoding.readVarUint(d);
+			for (let i = this.ackedCount; i < n && i < this.carried.length; i++) for (const id of this.carried[i]!) this.acked.add(id);
+			this.ackedCount = Math.max(this.ackedCount, n);
+		}
+	}
+
+	write(text: string): void {
+		const { id, update } = entryUpdate(this.doc, text);
+		this.written.push(id);
+		if (this.peer?.open) {
+			this.carried.push([id]);
+			this.peer.send(encodeSyncUpdate(update));
+		}
+	}
+
+	unacked(): number {
+		return this.written.filter((id) => !this.acked.has(id)).length;
+	}
+
+	close(): void {
+		this.peer?.close();
+	}
+}
+
+function syncStep1(stateVector: Uint8Array): Uint8Array {
+	return encodeSyncUpdate(stateVector).map((b, i) => (i === 1 ? 0 : b));
+}
+
+function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+	const out = new Uint8Array(update.length + 8);
+	let o = 0;
+	out[o++] = MESSAGE_SYNC;
+	out[o++] = 2;
+	let n = update.length;
+	while (n > 127) {
+		out[o++] = (n & 127) | 128;
+		n >>>= 7;
+	}
+	out[o++] = n;
+	out.set(update, o);
+	return out.subarray(0, o + update.length);
+}
+
+async function readRoom(s: { port: number; origin: string }, cookie: string, room: string): Promise<Y.Doc> {
+	const o = await tryUpgrade(s.port, `/collab/${room}`, { Cookie: cookie, Origin: s.origin });
+	if (!('ws' in o)) throw new Error('reader refused');
+	const p = new RawPeer(o.ws);
+	await p.barrier(10_000);
+	const doc = p.lastDocument();
+	p.close();
+	return doc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. SIGKILL the production process while clients write
+// ---------------------------------------------------------------------------------------------
+
+describe('SIGKILL while clients write (production build, PGlite)', () => {
+	let s: ProdServer | undefined;
+	afterAll(async () => {
+		await s?.kill();
+		if (s) fs.rmSync(s.dataDir, { recursive: true, force: true });
+	});
+
+	it('keeps every acknowledged update, and the clients converge', async () => {
+		const totalUpdates = pick(2_000, 10_000);
+		const kills = pick(5, 20);
+		const deadline = Date.now() + pick(300_000, 1_500_000);
+		s = await startProdServer();
+		const { port, dataDir } = s;
+		const target = () => ({ port, origin: `http://127.0.0.1:${port}` });
+		const cookies = [await loginCookie(s, 'manager'), await loginCookie(s, 'manager2'), await loginCookie(s, 'admin')];
+		const created = await fetch(`${s.origin}/api/v1/incidents`, {
+			method: 'POST',
+			headers: { cookie: cookies[0]!, origin: s.origin, 'content-type': 'application/json' },
+			body: JSON.stringify({ title: 'Fault drill', impact: 'extensive', urgency: 'high', declare: true })
+		});
+		const room = ((await created.json()) as { data: { id: string } }).data.id;
+		const clients = cookies.map((c, i) => new AckingClient(`c${i}`, target, c, room));
+		for (const c of clients) expect(await c.connect()).toBe(true);
+
+		let written = 0;
+		let killsDone = 0;
+		const restartMs: number[] = [];
+		const perKill = Math.ceil(totalUpdates / (kills + 1));
+		while ((written < totalUpdates || killsDone < kills) && Date.now() < deadline) {
+			// Write a random share of this round's updates, then kill at a random moment mid-stream.
+			const burst = killsDone < kills ? Math.floor(perKill * (0.5 + Math.random())) : totalUpdates - written;
+			for (let i = 0; i < burst && written < totalUpdates; i++) {
+				const c = clients[written % clients.length]!;
+				c.write(`${c.name} update ${written}`);
+				written++;
+				if (i % 20 === 0) await new Promise((r) => setTimeout(r, Math.random() * 10));
+			}
+			if (killsDone >= kills) break;
+			await new Promise((r) => setTimeout(r, Math.random() * 150));
+			await s.kill();
+			killsDone++;
+			const t0 = Date.now();
+			s = await startProdServer({ port, dataDir });
+			restartMs.push(Date.now() - t0);
+			for (const c of clients) expect(await c.connect()).toBe(true);
+		}
+		expect(killsDone).toBe(kills);
+		expect(written).toBe(totalUpdates);
+		// Let the last acks arrive: every client resends what is unacknowledged on connect.
+		await waitUntil(() => clients.every((c) => c.unacked() === 0), 30_000, 50);
+
+		// A fresh process on the same data: every acknowledged entry is there.
+		await s.kill();
+		s = await startProdServer({ port, dataDir });
+		const committed = new Set(listEntries(await readRoom(s, cookies[0]!, room)).map((e) => e.id));
+		// Acked: what each client wrote and saw acknowledged, plus what its sync step 2 carried (others' entries).
+		const ackedAll = new Set(clients.flatMap((c) => [...c.acked]));
+		const ownAcked = clients.reduce((n, c) => n + c.written.filter((id) => c.acked.has(id)).length, 0);
+		const lost = [...ackedAll].filter((id) => !committed.has(id));
+		expect(lost).toEqual([]);
+		expect(ownAcked).toBe(totalUpdates);
+
+		// The clients converge: each reconnects and ends with the same timeline as the server.
+		for (const c of clients) {
+			c.close();
+			expect(await c.connect()).toBe(true);
+		}
+		const serverIds = async () =>
+			listEntries(await readRoom(s!, cookies[0]!, room))
+				.map((e) => e.id)
+				.sort();
+		await waitUntil(
+			async () => {
+				const ids = await serverIds();
+				return clients.every(
+					(c) =>
+						JSON.stringify(
+							listEntries(c.doc)
+								.map((e) => e.id)
+								.sort()
+						) === JSON.stringify(ids)
+				);
+			},
+			15_000,
+			200
+		);
+		const finalIds = await serverIds();
+		for (const c of clients)
+			expect(
+				listEntries(c.doc)
+					.map((e) => e.id)
+					.sort()
+			).toEqual(finalIds);
+		expect(new Set(finalIds).size).toBe(finalIds.length);
+		for (const c of clients) c.close();
+		figures.add(
+			`${written} updates (${ackedAll.size} distinct entries acknowledged), ${killsDone} kills, ${lost.length} acknowledged lost, ${clients.length} clients converged on ${finalIds.length} entries; restart ${Math.min(...restartMs)}–${Math.max(...restartMs)} ms`
+		);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Cut and restore client connections through a loopback proxy
+// ---------------------------------------------------------------------------------------------
+
+/** A TCP proxy on 127.0.0.1 that can cut every connection through it at once. */
+async function startProxy(targetPort: number) {
+	const pairs = new Set<[net.Socket, net.Socket]>();
+	const server = net.createServer((client) => {
+		const upstream = net.connect(targetPort, '127.0.0.1');
+		const pair: [net.Socket, net.Socket] = [client, upstream];
+		pairs.add(pair);
+		client.pipe(upstream);
+		upstream.pipe(client);
+		const end = () => {
+			client.destroy();
+			upstream.destroy();
+			pairs.delete(pair);
+		};
+		client.on('error', end).on('close', end);
+		upstream.on('error', end).on('close', end);
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	const port = (server.address() as net.AddressInfo).port;
+	return {
+		port,
+		cut(): number {
+			const n = pairs.size;
+			for (const [a, b] of [...pairs]) {
+				a.resetAndDestroy?.();
+				b.destroy();
+			}
+			return n;
+		},
+		close: () =>
+			new Promise<void>((r) => {
+				for (const [a, b] of pairs) {
+					a.destroy();
+					b.destroy();
+				}
+				server.close(() => r());
+			})
+	};
+}
+
+describe('connections cut and restored, and long offline sessions (in-process endpoint, real database)', () => {
+	it('loses nothing and duplicates nothing across repeated cuts', async () => {
+		const ctx = await createTestContext();
+		const h = await startHarness(ctx);
+		const proxy = await startProxy(h.port);
+		const via = { ...h, url: `ws://127.0.0.1:${proxy.port}/collab`, origin: `http://127.0.0.1:${proxy.port}` };
+		const room = randomUUID();
+		const cuts = pick(20, 100);
+		const clients: { c: Client; ids: string[] }[] = [];
+		try {
+			for (let i = 0; i < 2; i++) {
+				const u = await makeUser(ctx, { role: 'responder' });
+				const { cookie } = await sessionCookie(ctx, u.id);
+				const c = connectProvider(via, { room, cookie, acks: true });
+				clients.push({ c, ids: [] });
+			}
+			await Promise.all(clients.map((x) => synced(x.c)));
+			let severed = 0;
+			for (let k = 0; k < cuts; k++) {
+				for (const x of clients)
+					for (let j = 0; j < 5; j++) {
+						const id = randomUUID();
+						createEntry(x.c.doc, {
+							id,
+							at: new Date().toISOString(),
+							recordedAt: new Date().toISOString(),
+							kind: 'note',
+							text: `cut ${k} ${j}`,
+							author: null,
+							authorName: 'P'
+						});
+						x.ids.push(id);
+					}
+				await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+				severed += proxy.cut();
+				await new Promise((r) => setTimeout(r, Math.random() * 50));
+			}
+			await Promise.all(clients.map((x) => waitFor(() => x.c.provider.wsconnected && x.c.provider.synced, 'reconnect', 15_000)));
+			const all = clients.flatMap((x) => x.ids);
+			await waitFor(
+				async () => {
+					const server = await h.server.port.read(room, (d) => listEntries(d).map((e) => e.id));
+					return server.length === all.length && clients.every((x) => listEntries(x.c.doc).length === all.length);
+				},
+				'convergence',
+				20_000
+			);
+			await h.server.rooms.flushNow();
+			const server = await h.server.port.read(room, (d) => listEntries(d).map((e) => e.id));
+			expect(new Set(server).size).toBe(server.length); // no duplicates
+			expect([...server].sort()).toEqual([...all].sort()); // nothing lost
+			for (const x of clients) expect(listEntries(x.c.doc).map((e) => e.id)).toEqual(listEntries(clients[0]!.c.doc).map((e) => e.id));
+			// And it is committed, not only in memory: a new server on the same database sees it all.
+			await h.close();
+			const h2 = await startHarness(ctx);
+			try {
+				expect((await h2.server.port.read(room, (d) => listEntries(d).map((e) => e.id))).sort()).toEqual([...all].sort());
+			} finally {
+				await h2.close();
+			}
+			figures.add(`${cuts} connection cuts (${severed} sockets severed), ${all.length} entries, 0 lost, 0 duplicated`);
+		} finally {
+			for (const x of clients) x.c.destroy();
+			await proxy.close();
+			await h.close();
+			await ctx.close();
+		}
+	});
+
+	it('merges two long offline sessions into one timeline', async () => {
+		const ctx = await createTestContext();
+		const h = await startHarness(ctx);
+		const room = randomUUID();
+		const perClient = pick(300, 800);
+		try {
+			const clients: Client[] = [];
+			for (let i = 0; i < 2; i++) {
+				const u = await makeUser(ctx, { role: 'responder' });
+				const { cookie } = await sessionCookie(ctx, u.id);
+				clients.push(connectProvider(h, { room, cookie, acks: true }));
+			}
+			await Promise.all(clients.map(synced));
+			for (const c of clients) c.provider.disconnect();
+			// Offline: each writes hundreds of entries (their clocks interleave).
+			const ids: string[] = [];
+			for (let i = 0; i < perClient; i++)
+				for (const [k, c] of clients.entries()) {
+					const id = randomUUID();
+					const at = new Date(Date.UTC(2026, 10, 23, 8, 0, i, k)).toISOString();
+					createEntry(c.doc, {
+						id,
+						at,
+						recordedAt: at,
+						kind: 'note',
+						text: `offline ${k}-${i}`,
+						author: null,
+						authorName: `C${k}`,
+						offline: true
+					});
+					ids.push(id);
+				}
+			await waitFor(() => h.server.connectionCount() === 0, 'the server to see both clients go', 5000);
+			for (const c of clients) c.provider.connect();
+			await waitFor(
+				async () => clients.every((c) => listEntries(c.doc).length === ids.length),
+				'both clients to hold the merged timeline',
+				30_000
+			);
+			await waitFor(
+				async () => (await h.server.port.read(room, (d) => listEntries(d).length)) === ids.length,
+				'the server to hold it',
+				10_000
+			);
+			const [a, b] = clients.map((c) => listEntries(c.doc));
+			expect(a).toEqual(b);
+			expect(a!.map((e) => e.id).sort()).toEqual([...ids].sort());
+			expect(a!.every((e) => e.offline)).toBe(true);
+			// In event-time order: the two sessions interleave, not one block after the other.
+			expect(a!.slice(0, 4).map((e) => e.authorName)).toEqual(['C0', 'C1', 'C0', 'C1']);
+			for (const c of clients) c.destroy();
+			figures.add(`2 offline clients × ${perClient} entries merged into one timeline of ${a!.length}`);
+		} finally {
+			await h.close();
+			await ctx.close();
+		}
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Reminders across a restart and with two processes; PostgreSQL restarts
+// ---------------------------------------------------------------------------------------------
+
+describe('scheduled reminders and PostgreSQL restarts', () => {
+	it('reminders fire once: covered by tests/integration/jobs.test.ts (referenced, not duplicated)', () => {
+		const file = path.resolve(import.meta.dirname, '../integration/jobs.test.ts');
+		const src = fs.readFileSync(file, 'utf8');
+		const covering = [
+			'runs a slot once per lease',
+			'a lease held by a running tick keeps another node off the next slot',
+			'sends a warning once and a breach once however often the tick runs',
+			'catches up after a restart'
+		].filter((t) => src.includes(t));
+		expect(covering.length).toBe(4);
+		figures.add(`reminders once-only across restart and two nodes: ${covering.length} tests in tests/integration/jobs.test.ts`);
+	});
+
+	it('PostgreSQL restarts under load', () => {
+		// Restarting the shared PostgreSQL would disrupt everyone else's tests; a private instance is not
+		// set up by this suite yet.
+		figures.add('PostgreSQL restarts: skipped (needs a private PostgreSQL instance; the shared one is never restarted)');
+	});
+});
