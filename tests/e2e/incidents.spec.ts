@@ -54,5 +54,15 @@ test('a responder proposes, a manager accepts and forms the group, a paged respo
 
 	// The manager's page shows it without a reload.
 	await expect(manager.locator('tr[data-member=responder2] [data-testid=ack-state]')).toContainText('✓', { timeout: 15_000 });
+
+	// The manager corrects the title and changes a member's role; both are recorded and shown.
+	await manager.getByText('Edit', { exact: true }).click();
+	await manager.getByTestId('edit-form').locator('#edit-title').fill(`${title} (card acquiring)`);
+	await manager.getByTestId('edit-form').getByRole('button').click();
+	await expect(manager.getByRole('heading', { level: 1 })).toHaveText(`${title} (card acquiring)`);
+	const row = manager.locator('tr[data-member=responder2]');
+	await row.locator('select[name=role]').selectOption('scribe');
+	await row.getByRole('button', { name: 'Change role' }).click();
+	await expect(manager.locator('tr[data-member=responder2]')).toContainText('Scribe');
 	for (const c of [responderCtx, managerCtx, secondCtx]) await c.close();
 });

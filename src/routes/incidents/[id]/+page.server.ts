@@ -1,7 +1,14 @@
 import { getApp } from '$lib/server/app';
 import { failForm, raise, requireActor } from '$lib/server/http';
-import { listOrgUnits } from '$lib/server/services/catalogue.service';
-import { acceptProposal, changePriority, changeStatus, getIncident, rejectProposal } from '$lib/server/services/incident.service';
+import { listOrgUnits, listServices } from '$lib/server/services/catalogue.service';
+import {
+	acceptProposal,
+	changePriority,
+	changeStatus,
+	editIncident,
+	getIncident,
+	rejectProposal
+} from '$lib/server/services/incident.service';
 import {
 	acknowledgePage,
 	addMember,
@@ -35,6 +42,9 @@ export const load: PageServerLoad = async (event) => {
 			: [];
 		teams = units.map((u) => ({ id: u.id, label: `${u.code} · ${event.locals.locale === 'zh-CN' ? u.name_zh : u.name_en}` }));
 	}
+	const catalogue = i.allowed.edit_incident
+		? (await listServices(ctx)).map((s) => ({ id: s.id, code: s.code, nameZh: s.name_zh, nameEn: s.name_en }))
+		: [];
 	const pr = await playbookRuns(ctx, actor, { incidentId: i.id });
 	if (!pr.ok) raise(pr.error);
 	return {
@@ -84,6 +94,7 @@ export const load: PageServerLoad = async (event) => {
 		},
 		people,
 		teams,
+		catalogue,
 		currentUser: { id: actor.userId!, name: actor.displayName }
 	};
 };
@@ -101,7 +112,8 @@ async function run<T>(
 	const { ctx } = await getApp();
 	const data = await event.request.formData();
 	const form: Record<string, string> = {};
-	for (const [k, v] of data) if (typeof v === 'string') form[k] = v;
+	// Repeated fields (the services checkboxes) arrive comma-separated, as the services accept them.
+	for (const [k, v] of data) if (typeof v === 'string') form[k] = k in form ? `${form[k]},${v}` : v;
 	const r = await fn(ctx, actor, form);
 	if (!r.ok) return failForm(r.error as Parameters<typeof failForm>[0], { ...form, action: done });
 	return { done };
@@ -155,5 +167,16 @@ export const actions: Actions = {
 		run(e, (ctx, a, f) => handOver(ctx, a, { incidentId: e.params.id, toUserId: f.userId, previous: f.previous }), 'handOver'),
 	changeRole: (e) =>
 		run(e, (ctx, a, f) => changeMemberRole(ctx, a, { incidentId: e.params.id, userId: f.userId, role: f.role }), 'changeRole'),
+	edit: (e) =>
+		run(
+			e,
+			(ctx, a, f) =>
+				editIncident(ctx, a, {
+					incidentId: e.params.id,
+					input: { title: f.title, description: f.description, services: f.services },
+					expectedVersion: f.version
+				}),
+			'edit'
+		),
 	remove: (e) => run(e, (ctx, a, f) => removeMember(ctx, a, { incidentId: e.params.id, userId: f.userId }), 'remove')
 };
