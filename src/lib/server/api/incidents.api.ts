@@ -89,7 +89,8 @@ export function listIncidentsApi(req: ApiRequest): Promise<Response> {
 		const service = url.searchParams.get('service');
 		if (service) {
 			const found =
-				service.length <= 100
+				// eslint-disable-next-line no-control-regex -- PostgreSQL refuses NUL in text: such a code names nothing
+				service.length <= 100 && !/[\u0000-\u001f]/.test(service)
 					? ((await servicesRepo.findById(req.ctx.db, service)) ?? (await servicesRepo.findByCode(req.ctx.db, service.toUpperCase())))
 					: undefined;
 			if (!found)

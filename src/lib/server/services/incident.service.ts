@@ -56,6 +56,10 @@ import { isError, text } from './validate';
 // Limits and constants
 // ---------------------------------------------------------------------------------------------
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const HAS_CONTROL = /[\u0000-\u001f\u007f]/;
 export const TITLE_MAX_CHARS = 200;
 export const DESCRIPTION_MAX_CHARS = 20_000;
 export const REASON_MAX_CHARS = 2_000;
@@ -155,7 +159,8 @@ export async function loadFor(
 	/** Without `operation`, only visibility is checked (the caller decides the operation from the state). */
 	opts: { ref: unknown; operation?: Operation }
 ): Promise<Result<Loaded>> {
-	if (typeof opts.ref !== 'string' || opts.ref.length === 0 || opts.ref.length > 100) return err(notFound());
+	// PostgreSQL refuses NUL in text; an id or number never has control characters anyway.
+	if (typeof opts.ref !== 'string' || opts.ref.length === 0 || opts.ref.length > 100 || HAS_CONTROL.test(opts.ref)) return err(notFound());
 	const incident = await findByRef(ctx.db, opts.ref);
 	if (!incident) return err(notFound());
 	const member = actor.userId ? await membersRepo.findActive(ctx.db, { incidentId: incident.id, userId: actor.userId }) : undefined;
@@ -699,7 +704,9 @@ export async function listIncidents(
 	const priorities = [filters.priority ?? []].flat();
 	if (priorities.some((p) => !(PRIORITIES as readonly string[]).includes(p)))
 		return invalid([{ code: 'invalid_value', message: `priority must be one of ${PRIORITIES.join(', ')}`, field: 'priority' }]);
-	const q = filters.q?.trim().slice(0, SEARCH_MAX_CHARS) || undefined;
+	// Control characters (NUL above all, which PostgreSQL refuses in text) cannot match anything.
+	const q = filters.q?.replace(CONTROL_CHARS, ' ').trim().slice(0, SEARCH_MAX_CHARS) || undefined;
+	if (filters.serviceId !== undefined && HAS_CONTROL.test(filters.serviceId)) return ok([]);
 	const seesAll = actor.kind === 'system' || actor.globalRole === 'system' || actor.globalRole === 'admin';
 	if (!seesAll && !actor.userId) return ok([]);
 	if (filters.mine && !actor.userId) return ok([]);
