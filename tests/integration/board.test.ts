@@ -217,6 +217,36 @@ describe(`the status board (${dbLabel})`, () => {
 	});
 });
 
+describe(`overdue action items on the board (${dbLabel})`, () => {
+	it('lists overdue follow-ups of incidents the viewer may see, never of restricted ones to outsiders', async () => {
+		const { createActionItem } = await import('../../src/lib/server/services/action-item.service');
+		const open = must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: p1,
+				input: { title: 'Add a disk-usage alert at 80%', type: 'detective', ownerId: member.id, dueDate: '2026-11-01' }
+			})
+		);
+		const secret = must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: restricted,
+				input: { title: 'Rotate the fraud-engine keys', type: 'corrective', ownerId: member.id, dueDate: '2026-11-02' }
+			})
+		);
+		must(
+			await createActionItem(ctx, manager.actor, {
+				incidentId: p1,
+				input: { title: 'Not due yet', type: 'preventive', ownerId: member.id, dueDate: '2099-01-01' }
+			})
+		);
+		const forExec = must(await getBoard(ctx, exec.actor)).overdueActions.map((a) => a.id);
+		expect(forExec).toContain(open.id);
+		expect(forExec).not.toContain(secret.id);
+		const forMember = must(await getBoard(ctx, member.actor)).overdueActions.map((a) => a.id);
+		expect(forMember).toEqual(expect.arrayContaining([open.id, secret.id]));
+		expect(must(await getBoard(ctx, member.actor)).overdueActions.map((a) => a.title)).not.toContain('Not due yet');
+	});
+});
+
 describe(`requesting an update (${dbLabel})`, () => {
 	it('records the request, notifies the communications lead and the incident manager, and writes the timeline', async () => {
 		notices.length = 0;

@@ -2,6 +2,11 @@ import { defineMessages } from '../define';
 
 export default defineMessages({
 	en: {
+		'board.overdueActions.title': 'Overdue action items ({count})',
+		'board.overdueActions.incident': 'Incident',
+		'board.overdueActions.item': 'Action item',
+		'board.overdueActions.owner': 'Owner',
+		'board.overdueActions.due': 'Due',
 		'board.title': 'Status board',
 		'board.lead':
 			'Every active major incident you may see, with the last approved status update. Responders are not interrupted: ask for an update with one click.',
@@ -120,6 +125,11 @@ export default defineMessages({
 		'health.incidents': '{count, plural, one {# incident} other {# incidents}}'
 	},
 	'zh-CN': {
+		'board.overdueActions.title': '逾期改进项（{count}）',
+		'board.overdueActions.incident': '事件',
+		'board.overdueActions.item': '改进项',
+		'board.overdueActions.owner': '负责人',
+		'board.overdueActions.due': '截止日期',
 		'board.title': '态势看板',
 		'board.lead': '您可见的所有进行中的重大事件，以及最新一条已审批的状态通报。无需打扰处置人员：一键请求通报。',
 		'board.live': '实时',

@@ -31,6 +31,7 @@ import { SYSTEM_ACTOR, type Actor, type AppContext } from '../context';
 import type { AppEvent } from '../events';
 import * as boardRepo from '../repositories/board.repository';
 import * as audit from './audit.service';
+import { listOpenActionItems } from './action-item.service';
 import { listServices } from './catalogue.service';
 import { evaluateIncident, type IncidentClocks } from './clocks.service';
 import * as escalation from './escalation.service';
@@ -158,6 +159,8 @@ export interface BoardData {
 	/** How long before "next update due" the countdown warns. */
 	warningLeadMs: number;
 	windows: readonly HistoryWindow[];
+	/** Overdue follow-up action items of incidents the viewer may see (none on share links). */
+	overdueActions: { id: string; incidentNumber: string; title: string; ownerName: string | null; dueDate: string | null }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +367,9 @@ async function buildBoard(
 		}),
 		history,
 		warningLeadMs: policy.warningLeadMinutes * MINUTE_MS,
-		windows: HISTORY_WINDOWS
+		windows: HISTORY_WINDOWS,
+		// Filled per viewer in getBoard (not cached: action items change without board events); none on share links.
+		overdueActions: []
 	});
 }
 
@@ -378,11 +383,25 @@ export async function getBoard(
 		if (!actor.userId) return err({ code: 'unauthenticated', message: 'Sign in to see the board' });
 		if (actor.scopes) return err({ code: 'forbidden', message: 'The board is not available to API tokens' });
 	}
-	return cachedBoard(
+	const board = await cachedBoard(
 		ctx,
 		{ kind: 'user', actor },
 		{ window: parseHistoryWindow(opts.window), sources: opts.sources ?? defaultBoardSources }
 	);
+	if (!board.ok) return board;
+	const overdue = await listOpenActionItems(ctx, actor, { scope: 'overdue' });
+	return ok({
+		...board.value,
+		overdueActions: overdue.ok
+			? overdue.value.items.map((a) => ({
+					id: a.id,
+					incidentNumber: a.incidentNumber,
+					title: a.title,
+					ownerName: a.ownerName,
+					dueDate: a.dueDate
+				}))
+			: []
+	});
 }
 
 function cachedBoard(
