@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCOUNT_MAX_PER_HOUR, FREE_FAILURES, HOUR_MS, waitFor } from './throttle';
+import { ACCOUNT_MAX_PER_HOUR, BACKOFF_BASE_MS, FREE_FAILURES, HOUR_MS, waitFor } from './throttle';
 
 const now = new Date('2026-11-23T10:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
@@ -12,13 +12,13 @@ describe('login throttling', () => {
 
 	it('makes the caller wait after the free failures, doubling each time', () => {
 		const five = Array.from({ length: FREE_FAILURES }, () => ago(0));
-		expect(waitFor({ failures: five, now, kind: 'account' })).toBe(1000);
+		expect(waitFor({ failures: five, now, kind: 'account' })).toBe(BACKOFF_BASE_MS);
 		const seven = Array.from({ length: FREE_FAILURES + 2 }, () => ago(0));
-		expect(waitFor({ failures: seven, now, kind: 'account' })).toBe(4000);
+		expect(waitFor({ failures: seven, now, kind: 'account' })).toBe(4 * BACKOFF_BASE_MS);
 	});
 
 	it('allows an attempt once the back-off has passed', () => {
-		const five = Array.from({ length: FREE_FAILURES }, () => ago(1500));
+		const five = Array.from({ length: FREE_FAILURES }, () => ago(BACKOFF_BASE_MS + 500));
 		expect(waitFor({ failures: five, now, kind: 'account' })).toBe(0);
 	});
 

@@ -3,12 +3,13 @@
  * restart and holds across processes. Pure decision + thin storage.
  *
  * Account: the first FREE_FAILURES failures are free; after that each attempt must wait
- * 2^(n - FREE_FAILURES) seconds after the last failure (capped), and at most ACCOUNT_MAX_PER_HOUR
+ * BACKOFF_BASE_MS × 2^(n - FREE_FAILURES) after the last failure (capped), and at most ACCOUNT_MAX_PER_HOUR
  * failures count in any hour. Address: at most ADDRESS_MAX_PER_HOUR failures an hour (ops centres
  * sit behind NAT, so this is looser).
  */
 export const HOUR_MS = 3_600_000;
 export const FREE_FAILURES = 5;
+export const BACKOFF_BASE_MS = 5_000;
 export const MAX_BACKOFF_MS = 15 * 60_000;
 export const ACCOUNT_MAX_PER_HOUR = 100;
 export const ADDRESS_MAX_PER_HOUR = 500;
@@ -22,7 +23,7 @@ export function waitFor(opts: { failures: Date[]; now: Date; kind: 'account' | '
 		return Math.max(0, oldestCounted.getTime() + HOUR_MS - now.getTime());
 	}
 	if (opts.kind === 'account' && failures.length >= FREE_FAILURES) {
-		const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures.length - FREE_FAILURES));
+		const backoff = Math.min(MAX_BACKOFF_MS, BACKOFF_BASE_MS * 2 ** (failures.length - FREE_FAILURES));
 		return Math.max(0, failures[0]!.getTime() + backoff - now.getTime());
 	}
 	return 0;
