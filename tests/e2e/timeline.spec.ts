@@ -16,7 +16,7 @@ test('two responders write one timeline live, and entries written offline merge 
 	const responder = await openAs(browser, 'responder2');
 
 	// The demo P1 (core banking) has both of them in its response group.
-	await manager.page.goto('/incidents?priority=P1');
+	await manager.page.goto(`/incidents?priority=P1&drill=exclude&q=${encodeURIComponent('Core banking degraded')}`);
 	const href = await manager.page.getByTestId('incident-list').locator('a').first().getAttribute('href');
 	await manager.page.goto(href!);
 	await responder.page.goto(href!);
