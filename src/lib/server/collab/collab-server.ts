@@ -62,7 +62,10 @@ export interface CollabServerOptions extends RoomManagerOptions {
 export const DEFAULT_COLLAB_OPTIONS: Omit<CollabServerOptions, 'nodeId'> = {
 	...DEFAULT_ROOM_OPTIONS,
 	maxMessageBytes: 1024 * 1024,
-	maxPendingBytes: 4 * 1024 * 1024,
+	// A well-behaved client almost never sends an update whose dependencies the server lacks (only in
+	// the moment between two processes' NOTIFY); Yjs re-merges everything pending on every update, so
+	// the budget stays small to keep a flooder from stalling the process.
+	maxPendingBytes: 256 * 1024,
 	maxConnectionsPerUser: 20,
 	handshakeTimeoutMs: 10_000,
 	pingIntervalMs: 30_000,
