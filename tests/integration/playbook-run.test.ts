@@ -5,9 +5,7 @@
  * Yjs documents.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { createEntry } from '../../src/lib/collab/incident-doc';
-import { SYSTEM_ACTOR, type CollabPort } from '../../src/lib/server/context';
+import { SYSTEM_ACTOR } from '../../src/lib/server/context';
 import { loadPlaybooks } from '../../src/lib/server/playbooks/loader';
 import { saveService } from '../../src/lib/server/services/catalogue.service';
 import { declareIncident, getIncident } from '../../src/lib/server/services/incident.service';
@@ -16,39 +14,7 @@ import { listActionItemsOf } from '../../src/lib/server/services/action-item.ser
 import * as run from '../../src/lib/server/services/playbook-run.service';
 import * as svc from '../../src/lib/server/services/playbook.service';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
-
-function memoryCollab(): CollabPort & { docs: Map<string, Y.Doc> } {
-	const docs = new Map<string, Y.Doc>();
-	const docOf = (id: string) => {
-		let doc = docs.get(id);
-		if (!doc) docs.set(id, (doc = new Y.Doc()));
-		return doc;
-	};
-	let n = 0;
-	return {
-		docs,
-		async appendSystemEntry(incidentId, entry) {
-			const at = entry.at ?? new Date();
-			createEntry(docOf(incidentId), {
-				id: `sys-${++n}`,
-				at,
-				recordedAt: at,
-				kind: entry.kind,
-				text: entry.text.en,
-				author: null,
-				authorName: 'Warroom',
-				i18n: entry.text
-			});
-		},
-		async transact(incidentId, fn) {
-			const doc = docOf(incidentId);
-			doc.transact(() => fn(doc), 'server');
-		},
-		async read(incidentId, fn) {
-			return fn(docOf(incidentId));
-		}
-	};
-}
+import { memoryCollab } from '../helpers/memory-collab';
 
 let ctx: TestContext;
 

@@ -7,51 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { checklistOf, createEntry, listEntries } from '../../src/lib/collab/incident-doc';
+import { checklistOf, listEntries } from '../../src/lib/collab/incident-doc';
 import { readChecklist } from '../../src/lib/domain/checklist';
-import type { CollabPort } from '../../src/lib/server/context';
 import { loadPlaybooks } from '../../src/lib/server/playbooks/loader';
 import * as svc from '../../src/lib/server/services/playbook.service';
 import { verifyChain } from '../../src/lib/server/services/audit.service';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
+import { memoryCollab } from '../helpers/memory-collab';
 
 const FIXTURES = path.resolve('tests/fixtures/playbooks');
 const MINIMAL = path.join(FIXTURES, 'valid/minimal.yaml');
 const FULL = path.join(FIXTURES, 'valid/full.yaml');
-
-/** A collab port over real Y.Docs, one per incident id: what the collab module does, minus sockets. */
-function memoryCollab(): CollabPort & { docs: Map<string, Y.Doc> } {
-	const docs = new Map<string, Y.Doc>();
-	const docOf = (id: string) => {
-		let doc = docs.get(id);
-		if (!doc) docs.set(id, (doc = new Y.Doc()));
-		return doc;
-	};
-	let n = 0;
-	return {
-		docs,
-		async appendSystemEntry(incidentId, entry) {
-			const at = entry.at ?? new Date();
-			createEntry(docOf(incidentId), {
-				id: `sys-${++n}`,
-				at,
-				recordedAt: at,
-				kind: entry.kind,
-				text: entry.text.en,
-				author: null,
-				authorName: 'Warroom',
-				i18n: entry.text
-			});
-		},
-		async transact(incidentId, fn) {
-			const doc = docOf(incidentId);
-			doc.transact(() => fn(doc), 'server');
-		},
-		async read(incidentId, fn) {
-			return fn(docOf(incidentId));
-		}
-	};
-}
 
 let ctx: TestContext;
 let collab: ReturnType<typeof memoryCollab>;

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createEntry, setPinned } from '../../src/lib/collab/incident-doc';
 import { sectionText } from '../../src/lib/collab/review-doc';
-import { SYSTEM_ACTOR, type CollabPort } from '../../src/lib/server/context';
+import { SYSTEM_ACTOR } from '../../src/lib/server/context';
 import { loadPlaybooks } from '../../src/lib/server/playbooks/loader';
 import { verifyChain } from '../../src/lib/server/services/audit.service';
 import { saveOrgUnit, saveService } from '../../src/lib/server/services/catalogue.service';
@@ -31,42 +31,9 @@ import {
 import * as review from '../../src/lib/server/services/review.service';
 import { exportReview } from '../../src/lib/server/services/review-export';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
+import { memoryCollab } from '../helpers/memory-collab';
 
 type User = Awaited<ReturnType<typeof makeUser>>;
-
-function memoryCollab(): CollabPort & { docs: Map<string, Y.Doc> } {
-	const docs = new Map<string, Y.Doc>();
-	const docOf = (id: string) => {
-		let doc = docs.get(id);
-		if (!doc) docs.set(id, (doc = new Y.Doc()));
-		return doc;
-	};
-	let n = 0;
-	return {
-		docs,
-		async appendSystemEntry(incidentId, entry) {
-			const at = entry.at ?? new Date();
-			createEntry(docOf(incidentId), {
-				id: `sys-${++n}`,
-				at,
-				recordedAt: at,
-				kind: entry.kind,
-				text: entry.text.en,
-				author: null,
-				authorName: 'Warroom',
-				i18n: entry.text,
-				pinned: entry.pinned
-			});
-		},
-		async transact(incidentId, fn) {
-			const doc = docOf(incidentId);
-			doc.transact(() => fn(doc), 'server');
-		},
-		async read(incidentId, fn) {
-			return fn(docOf(incidentId));
-		}
-	};
-}
 
 function must<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
 	if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
