@@ -52,6 +52,19 @@ export function pathTo(units: OrgUnitRow[], id: string): OrgUnitRow[] {
 	return out;
 }
 
+/** The code (upper-cased) and the two names every catalogue entry has; problems go into `errors`. */
+function codeAndNames(input: { code?: unknown; nameZh?: unknown; nameEn?: unknown }, errors: DomainError[]) {
+	const code = text('code', typeof input.code === 'string' ? input.code.toUpperCase() : input.code, { required: true, max: 40 });
+	if (typeof code === 'string' && !CODE.test(code))
+		errors.push({ code: 'invalid_format', message: 'code may use capital letters, digits, dash and underscore', field: 'code' });
+	else if (isError(code)) errors.push(code);
+	return {
+		code,
+		nameZh: text('nameZh', input.nameZh, { required: true, max: 100 }),
+		nameEn: text('nameEn', input.nameEn, { required: true, max: 100 })
+	};
+}
+
 export async function saveOrgUnit(
 	ctx: AppContext,
 	actor: Actor,
@@ -61,12 +74,7 @@ export async function saveOrgUnit(
 	if (denied) return err(denied);
 	const { input } = opts;
 	const errors: DomainError[] = [];
-	const code = text('code', typeof input.code === 'string' ? input.code.toUpperCase() : input.code, { required: true, max: 40 });
-	if (typeof code === 'string' && !CODE.test(code))
-		errors.push({ code: 'invalid_format', message: 'code may use capital letters, digits, dash and underscore', field: 'code' });
-	else if (isError(code)) errors.push(code);
-	const nameZh = text('nameZh', input.nameZh, { required: true, max: 100 });
-	const nameEn = text('nameEn', input.nameEn, { required: true, max: 100 });
+	const { code, nameZh, nameEn } = codeAndNames(input, errors);
 	const kind = oneOf('kind', input.kind, KINDS);
 	const region = text('region', input.region, { max: 40 });
 	for (const v of [nameZh, nameEn, kind, region]) if (isError(v)) errors.push(v);
@@ -133,12 +141,7 @@ export async function saveService(
 	if (denied) return err(denied);
 	const { input } = opts;
 	const errors: DomainError[] = [];
-	const code = text('code', typeof input.code === 'string' ? input.code.toUpperCase() : input.code, { required: true, max: 40 });
-	if (typeof code === 'string' && !CODE.test(code))
-		errors.push({ code: 'invalid_format', message: 'code may use capital letters, digits, dash and underscore', field: 'code' });
-	else if (isError(code)) errors.push(code);
-	const nameZh = text('nameZh', input.nameZh, { required: true, max: 100 });
-	const nameEn = text('nameEn', input.nameEn, { required: true, max: 100 });
+	const { code, nameZh, nameEn } = codeAndNames(input, errors);
 	const criticality = oneOf('criticality', input.criticality, CRITICALITY);
 	for (const v of [nameZh, nameEn, criticality]) if (isError(v)) errors.push(v);
 	const rawRegions = Array.isArray(input.regions) ? input.regions : typeof input.regions === 'string' ? input.regions.split(',') : [];
