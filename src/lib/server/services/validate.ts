@@ -28,6 +28,9 @@ export function text(
 		};
 	if (opts.min && v.length < opts.min)
 		return { code: 'too_short', message: `${field} must be at least ${opts.min} characters`, field, params: { min: opts.min } };
+	// An unpaired UTF-16 surrogate cannot be stored as text: refuse it rather than store a substitute.
+	if (!v.isWellFormed())
+		return { code: 'invalid_characters', message: `${field} contains an invalid character (an unpaired surrogate)`, field };
 	if (CONTROL.test(v) || (!opts.multiline && /[\r\n\t]/.test(v)))
 		return { code: 'control_characters', message: `${field} contains control characters`, field };
 	return v;
