@@ -315,8 +315,8 @@ export function timelineToMarkdown(entries: readonly TimelineEntry[], opts: Expo
  * A cell that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR that some
  * programs strip first) gets a leading apostrophe: the classic CSV-injection guard.
  */
-export function csvCell(value: string): string {
-	let v = value;
+export function csvCell(value: string | null | undefined): string {
+	let v = value ?? '';
 	if (/^[=+\-@\t\r]/.test(v)) v = `'${v}`;
 	if (/[",\r\n]/.test(v)) v = `"${v.replace(/"/g, '""')}"`;
 	return v;

@@ -7,13 +7,10 @@ import { ok } from '../../domain/result';
 import type { Actor, AppContext } from '../context';
 import { getIncident } from './incident.service';
 import { translate, type Locale } from '../../i18n/index';
+import { csvCell } from '../../collab/incident-doc';
 
-/** Cells that a spreadsheet would run as a formula get a leading quote (CSV injection). */
-export function csvCell(value: string | null | undefined): string {
-	let v = value ?? '';
-	if (/^[=+\-@\t\r]/.test(v)) v = `'${v}`;
-	return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
+// One CSV-injection guard for every export (timeline, contact list, monthly report).
+export { csvCell };
 
 export async function contactListCsv(
 	ctx: AppContext,

@@ -24,7 +24,7 @@ import * as itemsRepo from '../repositories/action-items.repository';
 import * as reportsRepo from '../repositories/monthly-reports.repository';
 import * as orgUnitsRepo from '../repositories/org-units.repository';
 import { evaluateIncident } from './clocks.service';
-import { csvCell } from './contacts.service';
+import { csvCell } from '../../collab/incident-doc';
 import { renderBlocks, type ExportFile } from './review-export';
 
 export interface ReportIncident {
