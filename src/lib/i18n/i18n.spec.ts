@@ -21,6 +21,20 @@ describe('messages', () => {
 			for (const [k, v] of Object.entries(catalogues[locale])) expect(v.trim(), `${locale} ${k}`).not.toBe('');
 	});
 
+	it('formats every message in both languages, angle brackets included (they are text, not tags)', () => {
+		const broken: string[] = [];
+		for (const locale of ['zh-CN', 'en'] as const)
+			for (const key of Object.keys(catalogues[locale])) {
+				try {
+					translate(locale, key, {});
+				} catch (e) {
+					broken.push(`${locale} ${key}: ${e instanceof Error ? e.message : String(e)}`);
+				}
+			}
+		expect(broken).toEqual([]);
+		expect(translate('en', 'tokens.intro')).toContain('Bearer <token>');
+	});
+
 	it('defines every literal key the code passes to t()', () => {
 		const root = path.resolve(__dirname, '..', '..');
 		const missing: string[] = [];

@@ -49,7 +49,8 @@ export function translate(locale: Locale, key: string, params?: Params): string 
 	const cacheKey = `${locale}\u0000${key}`;
 	let fmt = cache.get(cacheKey);
 	if (!fmt) {
-		fmt = new IntlMessageFormat(source, locale);
+		// No rich-text tags: a message may show `<token>` literally (Svelte escapes the result anyway).
+		fmt = new IntlMessageFormat(source, locale, undefined, { ignoreTag: true });
 		cache.set(cacheKey, fmt);
 	}
 	const values: Record<string, string | number | Date | boolean> = {};
