@@ -39,6 +39,14 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
 		pool.on('error', (e: Error) => {
 			process.stderr.write(JSON.stringify({ level: 'warn', msg: 'postgres pool error', error: e.message }) + '\n');
 		});
+		// The pool listens only on idle clients: a connection lost while checked out (in a transaction or
+		// between two queries) emits 'error' on the client with no listener, which would crash the process
+		// too. The query in progress fails on its own; the pool discards the dead client on release.
+		pool.on('connect', (client: import('pg').PoolClient) => {
+			client.on('error', (e: Error) => {
+				process.stderr.write(JSON.stringify({ level: 'warn', msg: 'postgres connection lost while in use', error: e.message }) + '\n');
+			});
+		});
 		const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 		let closed = false;
 		return {
