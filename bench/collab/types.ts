@@ -13,6 +13,11 @@ export interface RunningTarget {
 	wsUrl(room: string): string;
 	/** Headers every client sends on the upgrade (ours: the session cookie and Origin). */
 	headers(): Record<string, string>;
+	/**
+	 * Headers for the i-th client, when they differ per client (ours: clients are spread over several
+	 * users, since ours allows 20 sockets per user). Absent: every client sends `headers()`.
+	 */
+	clientHeaders?(i: number): Record<string, string>;
 	/** Make `n` rooms that clients may join and return their names (ours: real incidents). */
 	rooms(n: number): Promise<string[]>;
 	/** Whether the target persists documents (only ours does); scenarios that need it skip the others. */

@@ -1,0 +1,32 @@
+/** Percentiles of samples, and median with min–max over repetitions. */
+
+/** Collects latency samples in a growable Float64Array (cheap to push, sorts numerically). */
+export class Samples {
+	private buf = new Float64Array(4096);
+	length = 0;
+	push(v: number): void {
+		if (this.length === this.buf.length) {
+			const next = new Float64Array(this.buf.length * 2);
+			next.set(this.buf);
+			this.buf = next;
+		}
+		this.buf[this.length++] = v;
+	}
+	sorted(): Float64Array {
+		return this.buf.slice(0, this.length).sort();
+	}
+}
+
+/** Nearest-rank percentile of an ascending array; NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+	if (sorted.length === 0) return NaN;
+	const rank = Math.ceil((p / 100) * sorted.length);
+	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function median(values: number[]): number {
+	if (values.length === 0) return NaN;
+	const s = [...values].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

@@ -1,0 +1,55 @@
+/**
+ * Awareness storm: 50 clients in one room all updating their awareness state (cursor + typing, the
+ * marker in a field), at a total rate that climbs until the delivery p99 exceeds 50 ms or under 99 %
+ * arrives. Reported: the p99 at each rate and the largest rate that held.
+ */
+import { measureDelivery } from '../harness/delivery';
+import { cellMedian } from '../harness/report';
+import type { Point } from '../types';
+import type { Scenario } from './index';
+
+const NAME = 'awareness';
+const CLIENTS = 50;
+const P99_BOUND_MS = 50;
+const SUSTAINED = 'max sustained rate';
+
+export const awareness: Scenario = {
+	name: NAME,
+	title: 'Awareness storm',
+	description: `${CLIENTS} clients in one room, all updating their awareness state at a total rate R (each R/${CLIENTS} per second); every client receives every other client's state. R climbs until the delivery p99 exceeds ${P99_BOUND_MS} ms or under 99 % arrives. The first row is the largest R that held (updates/s in; deliveries are R × ${CLIENTS - 1}).`,
+	async run(target, ctx) {
+		const ladder = ctx.quick ? [250, 1000, 2000, 4000] : [250, 500, 1000, 2000, 3000, 4000, 6000];
+		const points: Point[] = [];
+		let best = 0;
+		let note: string | undefined;
+		for (const rate of ladder) {
+			const r = await measureDelivery(target, ctx, {
+				clients: CLIENTS,
+				senders: CLIENTS,
+				hz: rate / CLIENTS,
+				kind: 'awareness',
+				durationMs: ctx.quick ? 2500 : 5000,
+				warmupMs: 500,
+				convergence: false
+			});
+			const base = { scenario: NAME, row: `R = ${rate}/s`, target: target.name, better: 'lower' as const, discarded: r.lagged };
+			const delivered = r.delivered < 0.999 ? `R = ${rate}/s: ${(r.delivered * 100).toFixed(1)}% delivered` : undefined;
+			points.push({ ...base, measure: 'p50 ms', value: r.p50 }, { ...base, measure: 'p99 ms', value: r.p99, note: delivered });
+			if (r.lagged) {
+				note = `stopped at R = ${rate}/s: the generator lagged (event-loop p99 ${r.lagP99Ms.toFixed(0)} ms), so the rate is a lower bound set by the generator`;
+				break;
+			}
+			if (!(r.p99 <= P99_BOUND_MS && r.delivered >= 0.99)) break;
+			best = rate;
+			if (rate === ladder.at(-1)) note = `held at the top of the ladder (${rate}/s): a lower bound`;
+		}
+		points.unshift({ scenario: NAME, row: SUSTAINED, measure: 'updates/s', target: target.name, value: best, better: 'higher', note });
+		return points;
+	},
+	goals(t) {
+		const d = cellMedian(t, SUSTAINED, 'updates/s', 'ours');
+		const b = cellMedian(t, SUSTAINED, 'updates/s', 'stock');
+		if (!Number.isFinite(d) || !Number.isFinite(b)) return [];
+		return [`Max sustained awareness rate: D ${d} vs 2 × B = ${2 * b} — ${d >= 2 * b ? 'met' : 'missed'}`];
+	}
+};

@@ -1,0 +1,48 @@
+/**
+ * Join storm: N clients open a socket to one room at the same moment and sync (sync step 1 → step 2;
+ * ours also authenticates each upgrade and loads the room from PostgreSQL). Measured: the time until
+ * the last one is synced, and each client's own connect-to-synced time (p50/p99).
+ */
+import { closeAll, openClients, LoadClient } from '../harness/client';
+import { LagGuard } from '../harness/lag';
+import { sleep, summarise } from '../harness/load';
+import { percentile } from '../harness/stats';
+import type { Point } from '../types';
+import type { Scenario } from './index';
+
+const NAME = 'join-storm';
+
+export const joinStorm: Scenario = {
+	name: NAME,
+	title: 'Join storm',
+	description:
+		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant.',
+	async run(target, ctx) {
+		const sizes = [100, 500, 1000];
+		const points: Point[] = [];
+		for (const n of sizes) {
+			const [room] = await target.rooms(1);
+			const lag = new LagGuard();
+			lag.start();
+			const t0 = performance.now();
+			const { clients, failed } = await openClients(n, (i) => new LoadClient({ target, room: room!, index: i }), 60_000);
+			const synced = clients.filter((c) => Number.isFinite(c.syncedAt));
+			const per = Float64Array.from(synced, (c) => c.syncedAt - c.startedAt).sort();
+			const all = failed.length ? NaN : Math.max(...synced.map((c) => c.syncedAt)) - t0;
+			const l = lag.stop(percentile(per, 99));
+			const note = failed.length ? `N = ${n}: ${failed.length} clients did not sync (${summarise(failed)})` : undefined;
+			const base = { scenario: NAME, row: `N = ${n}`, target: target.name, better: 'lower' as const, discarded: l.lagged, note };
+			points.push(
+				{ ...base, measure: 'all synced ms', value: all },
+				{ ...base, measure: 'p50 ms', value: percentile(per, 50) },
+				{ ...base, measure: 'p99 ms', value: percentile(per, 99) }
+			);
+			ctx.log(
+				`N=${n}: all ${all.toFixed(0)} ms, p50 ${percentile(per, 50).toFixed(1)}, p99 ${percentile(per, 99).toFixed(1)}, lag p99 ${l.p99Ms.toFixed(1)}${note ? ' — ' + note : ''}`
+			);
+			closeAll(clients);
+			await sleep(ctx.quick ? 300 : 1000);
+		}
+		return points;
+	}
+};

@@ -1,0 +1,66 @@
+/**
+ * The scribe types, everyone watches: one writer sends 10 updates a second into the notes; N readers
+ * (N = 10 … 1,000) receive them. Measured: delivery latency per (update, reader), p50/p99.
+ */
+import { measureDelivery } from '../harness/delivery';
+import { cellMedian } from '../harness/report';
+import type { Point } from '../types';
+import type { Scenario } from './index';
+
+const NAME = 'scribe';
+export const RAW_LATENCY_GOAL = { factor: 1.25, rawBelowMs: 50 };
+
+export const scribe: Scenario = {
+	name: NAME,
+	title: 'The scribe types, everyone watches',
+	description:
+		'One writer, 10 updates/s (a Yjs insert into the notes carrying a timestamp), N readers in the same room; latency from send to each reader receiving it. Two full clients (real Y.Doc) in the room check convergence.',
+	async run(target, ctx) {
+		const sizes = ctx.quick ? [10, 100, 1000] : [10, 100, 500, 1000];
+		const points: Point[] = [];
+		for (const n of sizes) {
+			// Client 0 is the writer; the other n are the readers.
+			const r = await measureDelivery(target, ctx, {
+				clients: n + 1,
+				senders: 1,
+				hz: 10,
+				kind: 'update',
+				durationMs: ctx.quick ? 3000 : 8000,
+				warmupMs: 300,
+				convergence: true
+			});
+			const notes: string[] = [];
+			if (r.delivered < 0.999) notes.push(`N = ${n}: only ${(r.delivered * 100).toFixed(1)}% delivered`);
+			if (r.convergence && !r.convergence.ok) notes.push(`N = ${n}: ${r.convergence.detail}`);
+			const base = {
+				scenario: NAME,
+				row: `N = ${n} readers`,
+				target: target.name,
+				better: 'lower' as const,
+				discarded: r.lagged,
+				note: notes.join('; ') || undefined
+			};
+			points.push({ ...base, measure: 'p50 ms', value: r.p50 }, { ...base, measure: 'p99 ms', value: r.p99 });
+		}
+		return points;
+	},
+	goals(t) {
+		return latencyGoals(t, 'p99 ms');
+	}
+};
+
+/** "p99 ≤ 1.25 × raw while raw is under 50 ms", per row. */
+export function latencyGoals(t: Parameters<NonNullable<Scenario['goals']>>[0], measure: string): string[] {
+	const out: string[] = [];
+	for (const r of t.rows) {
+		if (r.measure !== measure) continue;
+		const raw = cellMedian(t, r.row, measure, 'raw');
+		const ours = cellMedian(t, r.row, measure, 'ours');
+		if (!Number.isFinite(raw) || !Number.isFinite(ours) || raw >= RAW_LATENCY_GOAL.rawBelowMs) continue;
+		const ok = ours <= RAW_LATENCY_GOAL.factor * raw;
+		out.push(
+			`${r.row}: D ${measure} ${ours.toFixed(1)} vs ${RAW_LATENCY_GOAL.factor} × A = ${(RAW_LATENCY_GOAL.factor * raw).toFixed(1)} — ${ok ? 'met' : 'missed'}`
+		);
+	}
+	return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * Many responders typing: N writers in one room, each sending 5 updates a second, each receiving
+ * everyone else's. N climbs a ladder until the delivery p99 exceeds 50 ms (or less than 99 % arrives);
+ * the result is the largest N that held.
+ */
+import { measureDelivery } from '../harness/delivery';
+import { cellMedian } from '../harness/report';
+import type { Point } from '../types';
+import type { Scenario } from './index';
+import { latencyGoals } from './scribe';
+
+const NAME = 'writers';
+const P99_BOUND_MS = 50;
+const LARGEST = 'largest N at p99 ≤ 50 ms';
+
+export const writers: Scenario = {
+	name: NAME,
+	title: 'Many responders typing',
+	description: `N writers × 5 updates/s in one room, every writer also reading everyone else's; N climbs until the delivery p99 exceeds ${P99_BOUND_MS} ms or under 99 % arrives. The first row is the largest N that held.`,
+	async run(target, ctx) {
+		const ladder = ctx.quick ? [10, 25, 50, 100, 150] : [10, 25, 50, 75, 100, 125, 150, 200, 250];
+		const points: Point[] = [];
+		let largest = 0;
+		let note: string | undefined;
+		for (const n of ladder) {
+			const r = await measureDelivery(target, ctx, {
+				clients: n,
+				senders: n,
+				hz: 5,
+				kind: 'update',
+				durationMs: ctx.quick ? 2500 : 6000,
+				warmupMs: 500,
+				convergence: n === ladder[0]
+			});
+			const base = { scenario: NAME, row: `N = ${n}`, target: target.name, better: 'lower' as const, discarded: r.lagged };
+			const notes: string[] = [];
+			if (r.convergence && !r.convergence.ok) notes.push(`N = ${n}: ${r.convergence.detail}`);
+			points.push(
+				{ ...base, measure: 'p50 ms', value: r.p50 },
+				{ ...base, measure: 'p99 ms', value: r.p99, note: notes.join('; ') || undefined }
+			);
+			if (r.lagged) {
+				note = `stopped at N = ${n}: the generator lagged (event-loop p99 ${r.lagP99Ms.toFixed(0)} ms), so the largest N is a lower bound set by the generator`;
+				break;
+			}
+			if (!(r.p99 <= P99_BOUND_MS && r.delivered >= 0.99)) break;
+			largest = n;
+			if (n === ladder.at(-1)) note = `held at the top of the ladder (N = ${n}): a lower bound`;
+		}
+		points.unshift({ scenario: NAME, row: LARGEST, measure: 'N', target: target.name, value: largest, better: 'higher', note });
+		return points;
+	},
+	goals(t) {
+		const d = cellMedian(t, LARGEST, 'N', 'ours');
+		const b = cellMedian(t, LARGEST, 'N', 'stock');
+		const c = cellMedian(t, LARGEST, 'N', 'hocuspocus');
+		const out = [];
+		if (Number.isFinite(d) && Number.isFinite(b))
+			out.push(`Largest N: D ${d} vs 1.5 × B = ${1.5 * b} — ${d >= 1.5 * b ? 'met' : 'missed'}`);
+		if (Number.isFinite(d) && Number.isFinite(c)) out.push(`Largest N: D ${d} vs C ${c} — ${d >= c ? 'met' : 'missed'}`);
+		return [...out, ...latencyGoals(t, 'p99 ms')];
+	}
+};

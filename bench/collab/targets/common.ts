@@ -1,0 +1,101 @@
+/**
+ * What every target launcher shares: a free loopback port, a child process pinned to one CPU with
+ * `taskset -c`, waiting until it listens, its resident set size from /proc, and a bounded stop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export const HOST = '127.0.0.1';
+export const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.on('error', reject);
+		s.listen(0, HOST, () => {
+			const port = (s.address() as net.AddressInfo).port;
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+export interface PinnedChild {
+	proc: ChildProcess;
+	pid: number;
+	output(): string;
+	stop(): Promise<void>;
+}
+
+/** Starts `node <args>` under `taskset -c <cpu>` (taskset execs node, so the pid is node's). */
+export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string, string | undefined>): PinnedChild {
+	const extra = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+	const proc = spawn('taskset', ['-c', String(cpu), process.execPath, ...extra, ...nodeArgs], {
+		cwd: ROOT,
+		env: { ...process.env, ...env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	let out = '';
+	const keep = (d: Buffer) => {
+		out += d.toString();
+		if (out.length > 200_000) out = out.slice(-100_000);
+	};
+	proc.stdout!.on('data', keep);
+	proc.stderr!.on('data', keep);
+	const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+	if (proc.pid === undefined) throw new Error('could not spawn taskset/node');
+	return {
+		proc,
+		pid: proc.pid,
+		output: () => out,
+		async stop() {
+			if (proc.exitCode !== null || proc.signalCode !== null) return;
+			proc.kill('SIGTERM');
+			const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+			await exited;
+			clearTimeout(t);
+		}
+	};
+}
+
+/** Resolves once something accepts TCP connections on the port; bounded in time. */
+export async function waitForPort(child: PinnedChild, port: number, timeoutMs = 30_000): Promise<void> {
+	const until = Date.now() + timeoutMs;
+	while (Date.now() < until) {
+		if (child.proc.exitCode !== null) throw new Error(`target exited (${child.proc.exitCode}):\n${child.output().slice(-2000)}`);
+		const ok = await new Promise<boolean>((resolve) => {
+			const s = net.connect(port, HOST, () => {
+				s.destroy();
+				resolve(true);
+			});
+			s.on('error', () => resolve(false));
+		});
+		if (ok) return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	await child.stop();
+	throw new Error(`target did not listen on ${port} within ${timeoutMs} ms:\n${child.output().slice(-2000)}`);
+}
+
+export async function rssOf(pid: number): Promise<number> {
+	try {
+		const status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
+		const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+		return kb ? Number(kb) * 1024 : NaN;
+	} catch {
+		return NaN;
+	}
+}
+
+let roomSeq = 0;
+/** Room names for targets without access control: unique within the run. */
+export function plainRooms(n: number): string[] {
+	const base = Date.now().toString(36);
+	return Array.from({ length: n }, () => `bench-${base}-${roomSeq++}`);
+}
+
+/** `node --import tsx <script>`: the target servers are TypeScript files next to their launchers. */
+export function tsxArgs(script: string): string[] {
+	return ['--import', 'tsx', path.join(import.meta.dirname, script)];
+}
