@@ -37,6 +37,18 @@ export interface CollabPort {
 	transact(incidentId: string, fn: (doc: import('yjs').Doc) => void): Promise<void>;
 	/** Read a snapshot of the document (exports, review drafts). */
 	read<T>(incidentId: string, fn: (doc: import('yjs').Doc) => T): Promise<T>;
+	/** Whether changes are being committed (the health check reports it). */
+	saveState?(): CollabSaveState;
+}
+
+/** The collaboration server's saving, as `/api/health` reports it. */
+export interface CollabSaveState {
+	/** `failing`: commits fail and are retried with back-off; the changes wait, unacknowledged. */
+	saving: 'ok' | 'failing';
+	/** Changes received and not committed yet (waiting for the next flush, or for the database). */
+	unsavedUpdates: number;
+	/** While failing: since when (ISO 8601). The error itself is logged, not published. */
+	failingSince?: string;
 }
 
 export interface NotifyInput {

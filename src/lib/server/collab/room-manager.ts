@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { createEntry } from '../../collab/incident-doc';
-import type { AppContext, CollabPort, SystemEntry } from '../context';
+import type { AppContext, CollabPort, CollabSaveState, SystemEntry } from '../context';
 import { log } from '../log';
 import * as collabRepo from '../repositories/collab.repository';
 import { isRoomName } from './access';
@@ -100,6 +100,10 @@ export class RoomManager {
 	private flushTimer: NodeJS.Timeout | undefined;
 	private flushChain: Promise<void> = Promise.resolve();
 	private flushFailures = 0;
+	/** While commits fail: since when (reported by saveState). */
+	private failingSince: Date | undefined;
+	/** Updates of the batch being committed right now (taken out of their rooms). */
+	private inFlightUpdates = 0;
 	private listener: PgListener | undefined;
 	private closed = false;
 
@@ -112,7 +116,8 @@ export class RoomManager {
 		this.port = {
 			appendSystemEntry: (incidentId, entry) => this.appendSystemEntry(incidentId, entry),
 			transact: (incidentId, fn) => this.transact(incidentId, fn),
-			read: (incidentId, fn) => this.read(incidentId, fn)
+			read: (incidentId, fn) => this.read(incidentId, fn),
+			saveState: () => this.saveState()
 		};
 	}
 
@@ -285,6 +290,14 @@ export class RoomManager {
 		return this.flushChain;
 	}
 
+	/** Is saving working, and how much waits to be committed. */
+	saveState(): CollabSaveState {
+		let unsaved = this.inFlightUpdates;
+		for (const { room } of this.rooms.values()) unsaved += room.batch.updates.length;
+		if (!this.failingSince) return { saving: 'ok', unsavedUpdates: unsaved };
+		return { saving: 'failing', unsavedUpdates: unsaved, failingSince: this.failingSince.toISOString() };
+	}
+
 	private async flushOnce(): Promise<void> {
 		if (this.dirty.size === 0) return;
 		const taken: [Room, Batch][] = [...this.dirty].map((room) => {
@@ -302,6 +315,7 @@ export class RoomManager {
 				update: b.updates.length === 1 ? b.updates[0]! : Y.mergeUpdates(b.updates),
 				nodeId: this.opts.nodeId
 			}));
+		this.inFlightUpdates = taken.reduce((n, [, b]) => n + b.updates.length, 0);
 		try {
 			if (rows.length > 0) {
 				await this.ctx.db.transaction().execute(async (trx) => {
@@ -312,7 +326,9 @@ export class RoomManager {
 				});
 			}
 		} catch (error) {
+			this.inFlightUpdates = 0;
 			this.flushFailures++;
+			this.failingSince ??= new Date();
 			log.error('collab: committing updates failed; will retry (clients keep them unacknowledged)', {
 				error,
 				rooms: taken.length,
@@ -330,6 +346,14 @@ export class RoomManager {
 				else for (const w of room.batch.waiters) w.reject(error instanceof Error ? error : new Error(String(error)));
 			}
 			return;
+		}
+		this.inFlightUpdates = 0;
+		if (this.failingSince) {
+			log.warn('collab: committing updates works again', {
+				failedForMs: Date.now() - this.failingSince.getTime(),
+				attempts: this.flushFailures
+			});
+			this.failingSince = undefined;
 		}
 		this.flushFailures = 0;
 		for (const [room, b] of taken) {

@@ -1,18 +1,24 @@
 import { ping } from '../db/index';
 import type { App } from '../app';
+import type { CollabSaveState } from '../context';
 
 export interface Health {
+	/** `degraded` when the database does not answer or the collaboration server cannot commit. */
 	status: 'ok' | 'degraded';
 	database: { reachable: boolean; kind: string };
+	/** Present when the collaboration server runs: `saving: 'failing'` while its commits fail (retried). */
+	collab?: CollabSaveState;
 	version: string;
 	uptimeSeconds: number;
 }
 
 export async function health(app: App): Promise<Health> {
 	const reachable = await ping(app.ctx.db);
+	const collab = app.ctx.collab?.saveState?.();
 	return {
-		status: reachable ? 'ok' : 'degraded',
+		status: reachable && collab?.saving !== 'failing' ? 'ok' : 'degraded',
 		database: { reachable, kind: app.database.kind },
+		...(collab ? { collab } : {}),
 		version: app.version,
 		uptimeSeconds: Math.round((Date.now() - app.startedAt.getTime()) / 1000)
 	};
