@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogues, createI18n, formatDuration, negotiateLocale, translate } from './index';
+import { catalogues, createI18n, dateFormat, formatDuration, negotiateLocale, translate } from './index';
 
 function sourceFiles(dir: string): string[] {
 	return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -64,6 +64,14 @@ describe('messages', () => {
 	it('formats parameters and plural-free messages in both languages', () => {
 		expect(translate('en', 'login.throttled', { seconds: 8 })).toBe('Too many failed attempts. Try again in 8 seconds.');
 		expect(translate('zh-CN', 'login.throttled', { seconds: 8 })).toBe('失败次数过多，请在 8 秒后重试。');
+		// Compiled once: a second call with other values must not get the first call's text back.
+		expect(translate('en', 'login.throttled', { seconds: 30 })).toBe('Too many failed attempts. Try again in 30 seconds.');
+	});
+
+	it('gives a message without arguments the same text every time, and an unknown key back as itself', () => {
+		expect(translate('en', 'board.title')).toBe(catalogues.en['board.title']);
+		expect(translate('en', 'board.title')).toBe(translate('en', 'board.title'));
+		expect(translate('en', 'no.such.key')).toBe('no.such.key');
 	});
 });
 
@@ -85,6 +93,17 @@ describe('dates and durations in the user time zone', () => {
 		const at = new Date('2026-11-23T01:30:00Z');
 		expect(createI18n('en', 'Asia/Shanghai').time(at)).toBe('09:30:00');
 		expect(createI18n('en', 'Europe/London').time(at)).toBe('01:30:00');
+		// One translator per language and zone, reused.
+		expect(createI18n('en', 'Europe/London')).toBe(createI18n('en', 'Europe/London'));
+		expect(createI18n('en', 'Europe/London')).not.toBe(createI18n('zh-CN', 'Europe/London'));
+	});
+
+	it('builds a date format once per language, zone and options', () => {
+		const at = new Date('2026-11-23T20:30:00Z');
+		const md = dateFormat('en', 'Asia/Shanghai', { month: '2-digit', day: '2-digit' });
+		expect(md.format(at)).toBe('11/24');
+		expect(dateFormat('en', 'Asia/Shanghai', { month: '2-digit', day: '2-digit' })).toBe(md);
+		expect(dateFormat('en', 'Europe/London', { month: '2-digit', day: '2-digit' }).format(at)).toBe('11/23');
 	});
 
 	it.each([

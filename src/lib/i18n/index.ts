@@ -40,19 +40,36 @@ export function negotiateLocale(acceptLanguage: string | null | undefined): Loca
 
 export type Params = Record<string, string | number | Date | boolean | null | undefined>;
 
-const cache = new Map<string, IntlMessageFormat>();
+interface Compiled {
+	fmt: IntlMessageFormat;
+	/** A message without arguments formats to the same text every time: kept, not re-formatted. */
+	fixed: string | null;
+}
+
+/** Per locale, per key: compiled once (a page of the board formats thousands of messages). */
+const compiled: Record<Locale, Map<string, Compiled>> = { 'zh-CN': new Map(), en: new Map() };
 const warned = new Set<string>();
+/** `TYPE.literal` of the ICU message AST (@formatjs/icu-messageformat-parser, which intl-messageformat wraps). */
+const LITERAL_ELEMENT = 0;
+
+function compile(locale: Locale, source: string): Compiled {
+	// No rich-text tags: a message may show `<token>` literally (Svelte escapes the result anyway).
+	const fmt = new IntlMessageFormat(source, locale, undefined, { ignoreTag: true });
+	const fixed = fmt.getAst().every((el) => (el.type as number) === LITERAL_ELEMENT) ? String(fmt.format()) : null;
+	return { fmt, fixed };
+}
 
 export function translate(locale: Locale, key: string, params?: Params): string {
-	const source = catalogues[locale][key] ?? catalogues.en[key];
-	if (source === undefined) return key;
-	const cacheKey = `${locale}\u0000${key}`;
-	let fmt = cache.get(cacheKey);
-	if (!fmt) {
-		// No rich-text tags: a message may show `<token>` literally (Svelte escapes the result anyway).
-		fmt = new IntlMessageFormat(source, locale, undefined, { ignoreTag: true });
-		cache.set(cacheKey, fmt);
+	let c = compiled[locale].get(key);
+	if (!c) {
+		const source = catalogues[locale][key] ?? catalogues.en[key];
+		if (source === undefined) return key;
+		c = compile(locale, source);
+		compiled[locale].set(key, c);
 	}
+	if (c.fixed !== null) return c.fixed;
+	const fmt = c.fmt;
+	const cacheKey = `${locale}\u0000${key}`;
 	const values: Record<string, string | number | Date | boolean> = {};
 	if (params) for (const [k, v] of Object.entries(params)) values[k] = v ?? '';
 	try {
@@ -64,6 +81,7 @@ export function translate(locale: Locale, key: string, params?: Params): string 
 			warned.add(cacheKey);
 			console.warn(`i18n: ${key} (${locale}): ${error instanceof Error ? error.message : String(error)}`);
 		}
+		const source = catalogues[locale][key] ?? catalogues.en[key] ?? key;
 		return source.replace(/\{(\w+)\}/g, (m, name: string) => (name in values ? String(values[name]) : m));
 	}
 }
@@ -77,7 +95,36 @@ export interface I18n {
 	duration(ms: number): string;
 }
 
+const instances = new Map<string, I18n>();
+
+/** The translator for a language and time zone: one per pair (pure, and its formatters are costly to build). */
 export function createI18n(locale: Locale, timeZone: string): I18n {
+	const key = `${locale}\u0000${timeZone}`;
+	let i18n = instances.get(key);
+	if (!i18n) {
+		i18n = buildI18n(locale, timeZone);
+		// Time zones come from user settings: bounded anyway, but never let the map grow without limit.
+		if (instances.size >= 500) instances.clear();
+		instances.set(key, i18n);
+	}
+	return i18n;
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** An Intl.DateTimeFormat for these options, built once (building one costs far more than using it). */
+export function dateFormat(locale: Locale, timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+	const key = `${locale}\u0000${timeZone}\u0000${JSON.stringify(options)}`;
+	let f = dateFormats.get(key);
+	if (!f) {
+		f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+		if (dateFormats.size >= 2000) dateFormats.clear();
+		dateFormats.set(key, f);
+	}
+	return f;
+}
+
+function buildI18n(locale: Locale, timeZone: string): I18n {
 	const dt = new Intl.DateTimeFormat(locale, {
 		timeZone,
 		year: 'numeric',
