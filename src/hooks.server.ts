@@ -3,6 +3,7 @@ import { isLocale, negotiateLocale } from '$lib/i18n';
 import { getApp, startApp } from '$lib/server/app';
 import { SESSION_COOKIE, sessionCookieOptions, validateSessionToken } from '$lib/server/auth/sessions';
 import { log } from '$lib/server/log';
+import { acceptsGzip } from '$lib/server/page-cache';
 import { installModules } from '$lib/server/modules';
 import { actorFromUser } from '$lib/server/services/users.service';
 
@@ -61,18 +62,36 @@ export const handle: Handle = async ({ event, resolve }) => {
 			: (event.locals.user?.locale ?? negotiateLocale(event.request.headers.get('accept-language')));
 	event.locals.timeZone = event.locals.user?.time_zone ?? ctx.config.orgTimeZone;
 
-	const response = await resolve(event, {
-		transformPageChunk: ({ html }) =>
-			html
-				.replace('%lang%', event.locals.locale)
-				.replace(
-					'%theme%',
-					event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto'
-				)
-	});
+	const theme = event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto';
+	// The placeholders are in the <html> tag: replace them there, not by scanning a whole rendered board.
+	const render = () => resolve(event, { transformPageChunk: ({ html }) => fillPlaceholders(html, event.locals.locale, theme) });
+	const cacheKey = boardPageKey(event, theme);
+	const response = cacheKey
+		? await app.pageCache.serve(
+				{ key: cacheKey, userId: event.locals.user?.id ?? null, acceptsGzip: acceptsGzip(event.request.headers.get('accept-encoding')) },
+				render
+			)
+		: await render();
 	for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
 	return response;
 };
+
+function fillPlaceholders(html: string, locale: string, theme: string): string {
+	const head = html.indexOf('<head');
+	if (head < 0) return html.replace('%lang%', locale).replace('%theme%', theme);
+	return html.slice(0, head).replace('%lang%', locale).replace('%theme%', theme) + html.slice(head);
+}
+
+/** Status-board pages (and their client-navigation data) are the only ones kept rendered: see page-cache.ts. */
+const BOARD_PAGE = /^\/board(?:\/kiosk|\/share\/[A-Za-z0-9_-]{1,200})?(?:\/__data\.json)?$/;
+
+function boardPageKey(event: Parameters<Handle>[0]['event'], theme: string): string | null {
+	if (event.request.method !== 'GET' || !BOARD_PAGE.test(event.url.pathname)) return null;
+	const user = event.locals.user;
+	// Signed-in pages are the viewer's; share links are the token's (anyone holding it sees the same).
+	if (!user && !event.url.pathname.startsWith('/board/share/')) return null;
+	return [event.url.pathname, event.url.search, user?.id ?? '-', event.locals.locale, event.locals.timeZone, theme].join('\n');
+}
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
 	const errorId = crypto.randomUUID();

@@ -12,6 +12,8 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemo } from './demo';
 import { EventBus } from './events';
 import { log, setLogLevel } from './log';
+import { PageCache } from './page-cache';
+import { SESSION_COOKIE } from './auth/sessions';
 
 export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
 
@@ -22,6 +24,8 @@ export interface App {
 	version: string;
 	/** Path prefix → handler. */
 	upgradeRoutes: Map<string, UpgradeRoute>;
+	/** Rendered status-board pages, per viewer (see page-cache.ts). */
+	pageCache: PageCache;
 	/** Things to stop on shutdown, in reverse order of registration. */
 	onShutdown(fn: () => Promise<void> | void): void;
 	/** Scheduled jobs register here; they start once the server listens. */
@@ -77,6 +81,7 @@ async function boot(config: Config): Promise<App> {
 		startedAt: new Date(),
 		version: VERSION,
 		upgradeRoutes: new Map(),
+		pageCache: new PageCache(ctx.events, { maxAgeMs: config.pageCacheMs, sessionCookie: SESSION_COOKIE }),
 		onShutdown: (fn) => stops.push(fn),
 		onStartJobs: (fn) => jobStarters.push(fn),
 		shutdown() {

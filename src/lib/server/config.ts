@@ -25,6 +25,11 @@ export interface Config {
 	trustProxy: boolean;
 	/** Where the contingency playbooks (*.yaml) are read from at start-up (WARROOM_PLAYBOOKS_DIR). */
 	playbooksDir: string;
+	/**
+	 * How long a rendered status-board page may be served again to the same viewer
+	 * (WARROOM_PAGE_CACHE_MS; 0 = render every request). Any change drops it sooner.
+	 */
+	pageCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
 		orgTimeZone,
 		jobsEnabled: bool(env, 'WARROOM_JOBS', true),
 		trustProxy: bool(env, 'WARROOM_TRUST_PROXY', false),
-		playbooksDir: path.resolve(env.WARROOM_PLAYBOOKS_DIR?.trim() || './playbooks')
+		playbooksDir: path.resolve(env.WARROOM_PLAYBOOKS_DIR?.trim() || './playbooks'),
+		pageCacheMs: int(env, 'WARROOM_PAGE_CACHE_MS', 1000, 0, 10_000)
 	};
 }

@@ -1,0 +1,196 @@
+/**
+ * A micro-cache of rendered pages, for the status board (issue 7).
+ *
+ * Executives keep `/board` open and reload it; a wall display polls it; during a major incident
+ * dozens of viewers ask for the same 100-card page many times a second. Rendering it on the server
+ * each time costs tens of milliseconds, so a rendered page is kept, **per viewer** (the key holds the
+ * user, the path and query, language, time zone and theme), for at most `maxAgeMs` (a second by
+ * default: the page shows durations to the second), and dropped at once when anything it shows may
+ * have changed:
+ * - any incident, board, membership, user or session event drops every page (they are cheap to
+ *   rebuild, and a change is rare next to the reads);
+ * - a notification for a user drops that user's pages (their unread count is in the header).
+ * A render that raced with such an event is served to its requester but not kept. Concurrent
+ * requests for the same key wait for one render instead of each rendering (single flight).
+ *
+ * Only complete 200 responses of HTML or JSON are kept, without their session cookie (its value
+ * and expiry never change within a session, so a kept page need not repeat it); anything else is
+ * passed through. Bodies are gzip-compressed once, on the first request that accepts gzip.
+ */
+import { gzipSync } from 'node:zlib';
+import type { AppEvent, EventBus } from './events';
+
+export interface PageCacheOptions {
+	/** 0 turns the cache off: every request renders. */
+	maxAgeMs: number;
+	/** The session cookie's name: the only cookie a kept response may have set. */
+	sessionCookie: string;
+	maxEntries?: number;
+	now?: () => number;
+}
+
+export interface PageCacheRequest {
+	key: string;
+	/** Whose page it is (null for a share link seen without signing in). */
+	userId: string | null;
+	acceptsGzip: boolean;
+}
+
+interface Entry {
+	at: number;
+	userId: string | null;
+	status: number;
+	headers: [string, string][];
+	body: Uint8Array<ArrayBuffer>;
+	gzip?: Uint8Array<ArrayBuffer>;
+}
+
+/** Smaller bodies are not worth compressing. */
+const GZIP_MIN_BYTES = 1024;
+const CACHEABLE_TYPES = /^(text\/html|application\/json)\b/i;
+
+export class PageCache {
+	private readonly entries = new Map<string, Entry>();
+	private readonly inflight = new Map<string, Promise<Entry | null>>();
+	private generation = 0;
+	private readonly userGenerations = new Map<string, number>();
+	private readonly maxEntries: number;
+	private readonly now: () => number;
+	readonly stats = { hits: 0, misses: 0, passes: 0 };
+
+	constructor(
+		events: EventBus,
+		private readonly opts: PageCacheOptions
+	) {
+		this.maxEntries = opts.maxEntries ?? 2_000;
+		this.now = opts.now ?? Date.now;
+		events.subscribe((e) => this.onEvent(e));
+	}
+
+	get enabled(): boolean {
+		return this.opts.maxAgeMs > 0;
+	}
+
+	get size(): number {
+		return this.entries.size;
+	}
+
+	private onEvent(e: AppEvent): void {
+		if (e.type === 'notification.created') {
+			this.userGenerations.set(e.userId, this.userGeneration(e.userId) + 1);
+			for (const [key, entry] of this.entries) if (entry.userId === e.userId) this.entries.delete(key);
+			return;
+		}
+		this.generation++;
+		this.entries.clear();
+	}
+
+	private userGeneration(userId: string | null): number {
+		return userId ? (this.userGenerations.get(userId) ?? 0) : 0;
+	}
+
+	/** The kept page for `req`, or `render()`'s answer (kept when it may be). */
+	async serve(req: PageCacheRequest, render: () => Response | Promise<Response>): Promise<Response> {
+		if (!this.enabled) return render();
+		const hit = this.fresh(req.key);
+		if (hit) {
+			this.stats.hits++;
+			return this.respond(hit, req, 'hit');
+		}
+		const pending = this.inflight.get(req.key);
+		if (pending) {
+			const shared = await pending;
+			if (shared) {
+				this.stats.hits++;
+				return this.respond(shared, req, 'hit');
+			}
+			// The other render could not be kept (an error, a redirect): this request renders its own.
+			this.stats.passes++;
+			return render();
+		}
+
+		const generation = this.generation;
+		const userGeneration = this.userGeneration(req.userId);
+		let settle!: (entry: Entry | null) => void;
+		this.inflight.set(req.key, new Promise((r) => (settle = r)));
+		try {
+			const response = await render();
+			const entry = await this.capture(response, req.userId);
+			if (!entry) {
+				settle(null);
+				this.stats.passes++;
+				return response;
+			}
+			// Something changed while this page rendered: serve it to this request only.
+			if (generation === this.generation && userGeneration === this.userGeneration(req.userId)) this.keep(req.key, entry);
+			settle(entry);
+			this.stats.misses++;
+			return this.respond(entry, req, 'miss', response.headers.getSetCookie());
+		} catch (error) {
+			settle(null);
+			throw error;
+		} finally {
+			this.inflight.delete(req.key);
+		}
+	}
+
+	private fresh(key: string): Entry | undefined {
+		const entry = this.entries.get(key);
+		if (!entry) return undefined;
+		if (this.now() - entry.at < this.opts.maxAgeMs) return entry;
+		this.entries.delete(key);
+		return undefined;
+	}
+
+	private keep(key: string, entry: Entry): void {
+		this.entries.delete(key);
+		while (this.entries.size >= this.maxEntries) {
+			const oldest = this.entries.keys().next();
+			if (oldest.done) break;
+			this.entries.delete(oldest.value);
+		}
+		this.entries.set(key, entry);
+	}
+
+	/** The response as an entry, or null when it must not be kept (its body is then left unread). */
+	private async capture(response: Response, userId: string | null): Promise<Entry | null> {
+		if (response.status !== 200 || !response.body) return null;
+		if (!CACHEABLE_TYPES.test(response.headers.get('content-type') ?? '')) return null;
+		if (response.headers.has('content-encoding')) return null;
+		const sessionPrefix = `${this.opts.sessionCookie}=`;
+		if (response.headers.getSetCookie().some((c) => !c.startsWith(sessionPrefix))) return null;
+		const headers: [string, string][] = [];
+		response.headers.forEach((value, name) => {
+			if (name !== 'set-cookie' && name !== 'content-length') headers.push([name, value]);
+		});
+		const body = new Uint8Array(await response.arrayBuffer());
+		return { at: this.now(), userId, status: response.status, headers, body };
+	}
+
+	private respond(entry: Entry, req: PageCacheRequest, outcome: 'hit' | 'miss', setCookies: string[] = []): Response {
+		const headers = new Headers(entry.headers);
+		for (const c of setCookies) headers.append('set-cookie', c);
+		headers.set('x-warroom-cache', outcome);
+		headers.append('vary', 'accept-encoding');
+		let body = entry.body;
+		if (req.acceptsGzip && entry.body.byteLength >= GZIP_MIN_BYTES) {
+			entry.gzip ??= new Uint8Array(gzipSync(entry.body, { level: 6 }));
+			body = entry.gzip;
+			headers.set('content-encoding', 'gzip');
+		}
+		headers.set('content-length', String(body.byteLength));
+		return new Response(body, { status: entry.status, headers });
+	}
+}
+
+/** Whether an Accept-Encoding header accepts gzip (and does not refuse it with q=0). */
+export function acceptsGzip(header: string | null): boolean {
+	if (!header) return false;
+	for (const part of header.split(',')) {
+		const [name, ...params] = part.trim().toLowerCase().split(';');
+		if (name !== 'gzip' && name !== '*') continue;
+		const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+		return !q || Number(q.slice(2)) > 0;
+	}
+	return false;
+}
