@@ -26,7 +26,8 @@ export const SERVER_ORIGIN = 'server';
 const REMOTE_ORIGIN = 'remote';
 const LOAD_ORIGIN = 'load';
 
-const FLUSH_RETRY_MAX_MS = 10_000;
+/** At most this long between two tries of a failed commit: saving resumes within ~2 s of the database's return. */
+const FLUSH_RETRY_MAX_MS = 2_000;
 /** Rows folded per compaction at most (the id list goes into one DELETE). */
 const COMPACT_MAX_ROWS = 20_000;
 
