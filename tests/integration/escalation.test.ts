@@ -277,6 +277,18 @@ describe(`reports to head office on ${dbLabel}`, () => {
 		expect(reqd.kind).toBe('update');
 		expect(failure(await requestUpdate(ctx, exec.actor, { incidentId: inc.id, kind: 'question', text: '' })).code).toBe('invalid');
 		must(await requestUpdate(ctx, exec.actor, { incidentId: inc.id, kind: 'question', text: 'Are ATMs affected?' }));
+		// Access comes before the input: an outsider of a restricted incident gets the not-found, whatever the kind.
+		const secret = must(
+			await declareIncident(ctx, manager.actor, {
+				title: 'Restricted request target',
+				description: 'x',
+				impact: 'extensive',
+				urgency: 'high',
+				restricted: true
+			})
+		).incident;
+		for (const kind of ['not-a-kind', 'update'])
+			expect(failure(await requestUpdate(ctx, responder.actor, { incidentId: secret.id, kind, text: 'x' })).code).toBe('not_found');
 		expect(notices.filter((n) => n.event === 'report.update_requested' || n.event === 'report.question')).toHaveLength(2);
 		expect(entries.some((e) => e.incidentId === inc.id && e.entry.pinned && e.entry.text.en.includes('Are ATMs affected?'))).toBe(true);
 

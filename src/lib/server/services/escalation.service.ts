@@ -1170,9 +1170,6 @@ export async function requestUpdate(
 	actor: Actor,
 	opts: { incidentId?: unknown; communicationId?: unknown; kind: unknown; text?: unknown }
 ): Promise<Result<UpdateRequestView, ValidationFailure>> {
-	const kind = opts.kind;
-	if (kind !== 'update' && kind !== 'question')
-		return invalid([{ code: 'invalid_value', message: 'kind must be update or question', field: 'kind' }]);
 	let incidentRef = opts.incidentId;
 	let communicationId: string | null = null;
 	if (opts.communicationId !== undefined && opts.communicationId !== null && opts.communicationId !== '') {
@@ -1181,9 +1178,13 @@ export async function requestUpdate(
 		incidentRef = c.value.incident.id;
 		communicationId = c.value.comm.id;
 	}
+	// Access first, then the input: an outsider is refused whatever they send.
 	const loaded = await loadFor(ctx, actor, { ref: incidentRef, operation: 'request_update' });
 	if (!loaded.ok) return loaded;
 	const { incident } = loaded.value;
+	const kind = opts.kind;
+	if (kind !== 'update' && kind !== 'question')
+		return invalid([{ code: 'invalid_value', message: 'kind must be update or question', field: 'kind' }]);
 	const body = text('text', opts.text, { required: kind === 'question', max: REQUEST_MAX_CHARS, multiline: true });
 	if (isError(body)) return invalid([body]);
 	const now = ctx.now();
