@@ -200,6 +200,14 @@ describe(`drills (${dbLabel})`, () => {
 			locale: 'en'
 		});
 		expect(refused.ok || refused.error.code).toBe('invalid');
+
+		// Access before anything else: someone who may not manage action items is refused as such,
+		// on a drill and on a real incident alike (not told which one it is).
+		const bystander = await makeUser(ctx, { role: 'responder' });
+		for (const incidentId of [inc.value.id, real.id]) {
+			const r = await run.actionItemFromDeviation(ctx, bystander.actor, { incidentId, deviationId: crypto.randomUUID(), locale: 'en' });
+			expect(r.ok || r.error.code).toBe('forbidden');
+		}
 	});
 });
 

@@ -18,7 +18,7 @@ import { log } from '../log';
 import { translate, type Locale } from '../../i18n';
 import { createActionItem } from './action-item.service';
 import { listServices } from './catalogue.service';
-import { declareIncident, getIncident, type IncidentView } from './incident.service';
+import { declareIncident, getIncident, loadFor, type IncidentView } from './incident.service';
 import {
 	ensureChecklist,
 	getPlaybook,
@@ -262,6 +262,9 @@ export async function actionItemFromDeviation(
 	actor: Actor,
 	input: { incidentId: string; deviationId: string; locale: Locale }
 ): Promise<Result<{ actionItemId: string }, DomainError>> {
+	// Access first: someone who may not manage action items learns nothing about the incident's runs.
+	const allowed = await loadFor(ctx, actor, { ref: input.incidentId, operation: 'manage_action_items' });
+	if (!allowed.ok) return allowed;
 	const runs = await playbookRuns(ctx, actor, { incidentId: input.incidentId });
 	if (!runs.ok) return runs;
 	if (!runs.value.incident.drill)
