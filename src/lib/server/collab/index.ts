@@ -4,14 +4,31 @@
  */
 import type { App } from '../app';
 import { log } from '../log';
-import { createCollabServer, COLLAB_PATH_PREFIX } from './collab-server';
+import { createCollabServer, COLLAB_PATH_PREFIX, type CollabServer } from './collab-server';
 
 export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess } from './access';
 export { createCollabServer, type CollabServer, type CollabServerOptions } from './collab-server';
 
+/** Loaded rooms, open sockets, and commits/rows written since start: plain counts, no names. */
+export interface CollabStats {
+	rooms: number;
+	connections: number;
+	commits: number;
+	rows: number;
+}
+
+const servers = new WeakMap<App, CollabServer>();
+
+export function collabStats(app: App): CollabStats | undefined {
+	const server = servers.get(app);
+	if (!server) return undefined;
+	return { rooms: server.rooms.loadedRoomNames().length, connections: server.connectionCount(), ...server.rooms.counters };
+}
+
 export async function installCollab(app: App): Promise<void> {
 	const server = createCollabServer(app.ctx);
 	await server.start();
+	servers.set(app, server);
 	app.ctx.collab = server.port;
 	app.upgradeRoutes.set(COLLAB_PATH_PREFIX, (req, socket, head) => server.handleUpgrade(req, socket, head));
 	app.onShutdown(() => server.close());

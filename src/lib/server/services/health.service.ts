@@ -1,5 +1,6 @@
 import { ping } from '../db/index';
 import type { App } from '../app';
+import { collabStats, type CollabStats } from '../collab';
 import type { CollabSaveState } from '../context';
 
 export interface Health {
@@ -10,6 +11,8 @@ export interface Health {
 	collab?: CollabSaveState;
 	version: string;
 	uptimeSeconds: number;
+	/** Counts only (no incident ids): rooms loaded in this process, open sockets, commits and log rows since start. */
+	collabStats?: CollabStats;
 }
 
 export async function health(app: App): Promise<Health> {
@@ -20,6 +23,7 @@ export async function health(app: App): Promise<Health> {
 		database: { reachable, kind: app.database.kind },
 		...(collab ? { collab } : {}),
 		version: app.version,
-		uptimeSeconds: Math.round((Date.now() - app.startedAt.getTime()) / 1000)
+		uptimeSeconds: Math.round((Date.now() - app.startedAt.getTime()) / 1000),
+		collabStats: collabStats(app)
 	};
 }
