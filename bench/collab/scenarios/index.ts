@@ -5,6 +5,9 @@
 import type { Point, RunningTarget, ScenarioContext, TargetName } from '../types';
 import type { Aggregate } from '../harness/report';
 import { awareness } from './awareness';
+import { coldLoad } from './cold-load';
+import { persistence } from './persistence';
+import { rooms } from './rooms';
 import { joinStorm } from './join-storm';
 import { scribe } from './scribe';
 import { writers } from './writers';
@@ -21,4 +24,4 @@ export interface Scenario {
 	goals?(table: Aggregate): string[];
 }
 
-export const SCENARIOS: Scenario[] = [joinStorm, scribe, writers, awareness];
+export const SCENARIOS: Scenario[] = [joinStorm, scribe, writers, awareness, rooms, persistence, coldLoad];

@@ -1,0 +1,184 @@
+/**
+ * Cold load of a long incident (issue 9): the automerge-paper editing trace (or its stand-in, see
+ * bench/collab/data/README.md) replayed into the `notes` Y.Text, stored the way ours stores real edits
+ * — one log row per batch of ops in `collab_updates` — and then opened by a fresh client while the
+ * room is not in memory. Timed from creating the socket (upgrade, auth, load, sync) to receiving the
+ * server's sync step 2 with the complete document. Twice: on the long log as written, and after ours
+ * compacted it (snapshot + empty tail). Target D: ≤ 50 ms however long the history.
+ *
+ * The other targets keep nothing: for them (and for ours, as a baseline) we time a second client's
+ * join to a room a first client filled with the same document — a warm join, marked as such. The raw
+ * relay keeps no state at all, so it has no figure.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../../src/lib/server/db/schema';
+import { buildHistory, loadTrace, type History } from '../data/paper-trace';
+import type { Point, RunningTarget, ScenarioContext } from '../types';
+import type { Scenario } from './index';
+import { healthStats, percentile, sleep, SyncClient } from './sync-client';
+
+const NAME = 'cold-load';
+const OPS_PER_ROW = 100;
+const INSERT_CHUNK = 200;
+
+let cached: History | undefined;
+function history(): History {
+	cached ??= buildHistory(loadTrace(), OPS_PER_ROW);
+	return cached;
+}
+
+async function databaseUrlOf(target: RunningTarget): Promise<string | undefined> {
+	const own = (target as RunningTarget & { databaseUrl?: string }).databaseUrl;
+	if (own) return own;
+	const ours = await import('../targets/ours');
+	return ours.databaseUrl();
+}
+
+/** Opens a client, waits for the complete document; returns ms from socket creation to sync step 2. */
+async function timedJoin(
+	target: RunningTarget,
+	room: string,
+	i: number,
+	expect: number
+): Promise<{ ms: number; received: number; client: SyncClient }> {
+	const client = new SyncClient({ url: target.wsUrl(room), headers: target.clientHeaders?.(i) ?? target.headers(), timeoutMs: 30_000 });
+	await client.synced;
+	const got = client.doc.getText('notes').length;
+	if (got !== expect) throw new Error(`${target.name}: loaded ${got} characters of notes, expected ${expect}`);
+	return { ms: client.syncedAt - client.startedAt, received: client.step2At - client.startedAt, client };
+}
+
+async function rowsOf(db: Kysely<Database>, room: string): Promise<number> {
+	const r = await db
+		.selectFrom('collab_updates')
+		.select((eb) => eb.fn.countAll<string>().as('n'))
+		.where('doc', '=', room)
+		.executeTakeFirstOrThrow();
+	return Number(r.n);
+}
+
+async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History, loads: number): Promise<Point[]> {
+	const url = await databaseUrlOf(target);
+	if (!url) {
+		ctx.log('cold-load: no database URL for ours; skipped');
+		return [];
+	}
+	const { openDatabase } = await import('../../../src/lib/server/db/index');
+	const collabRepo = await import('../../../src/lib/server/repositories/collab.repository');
+	const handle = await openDatabase({ databaseUrl: url, poolSize: 2 });
+	const bytes = h.updates.reduce((n, u) => n + u.byteLength, 0);
+	const expect = h.text.length;
+	const rowLabel = `${expect.toLocaleString('en')} chars, ${h.ops.toLocaleString('en')} ops`;
+	try {
+		const rooms = await target.rooms(loads);
+		for (const room of rooms) {
+			for (let i = 0; i < h.updates.length; i += INSERT_CHUNK) {
+				const chunk = h.updates.slice(i, i + INSERT_CHUNK).map((update) => ({ doc: room, update, nodeId: 'bench-seed' }));
+				await collabRepo.append(handle.db, chunk);
+			}
+		}
+		const coldLog: number[] = [];
+		const compactWaits: number[] = [];
+		for (const [i, room] of rooms.entries()) {
+			const { ms, client } = await timedJoin(target, room, i, expect);
+			coldLog.push(ms);
+			await client.close();
+			// The first flush after loading a long log compacts it: wait for that (bounded) before the next.
+			const t0 = performance.now();
+			while (performance.now() - t0 < 30_000 && (await rowsOf(handle.db, room)) > 0) await sleep(250);
+			compactWaits.push(performance.now() - t0);
+		}
+		const snapshot = await collabRepo.findSnapshot(handle.db, rooms[0]!);
+		const left = await Promise.all(rooms.map((r) => rowsOf(handle.db, r)));
+		ctx.log(
+			`ours cold load of a ${h.updates.length}-row log (${(bytes / 2 ** 20).toFixed(1)} MiB): ${coldLog.map((m) => m.toFixed(0)).join(', ')} ms; ` +
+				`compacted within ${compactWaits.map((m) => (m / 1000).toFixed(1)).join(', ')} s to a ${snapshot ? (snapshot.state.byteLength / 1024).toFixed(0) : '?'} KiB snapshot (rows left: ${left.join(', ')})`
+		);
+		// Wait (bounded) until the rooms are out of memory again.
+		const t0 = performance.now();
+		while (performance.now() - t0 < 75_000) {
+			const s = await healthStats(target.wsUrl(rooms[0]!));
+			if (!s || s.rooms === 0) break;
+			await sleep(1_000);
+		}
+		const coldSnap: number[] = [];
+		const coldSnapReceived: number[] = [];
+		const warm: number[] = [];
+		for (const [i, room] of rooms.entries()) {
+			const first = await timedJoin(target, room, i, expect);
+			coldSnap.push(first.ms);
+			coldSnapReceived.push(first.received);
+			const second = await timedJoin(target, room, i + loads, expect);
+			warm.push(second.ms);
+			await Promise.all([first.client.close(), second.client.close()]);
+		}
+		ctx.log(
+			`ours cold load after compaction: ${coldSnap.map((m) => m.toFixed(0)).join(', ')} ms; warm join ${warm.map((m) => m.toFixed(0)).join(', ')} ms`
+		);
+		const p = (row: string, measure: string, value: number, note?: string): Point => ({
+			scenario: NAME,
+			row,
+			measure,
+			target: 'ours',
+			value,
+			better: 'lower',
+			note
+		});
+		const logRow = `cold, ${h.updates.length}-row log (${(bytes / 2 ** 20).toFixed(1)} MiB), ${rowLabel}`;
+		const snapRow = `cold, compacted (${snapshot ? (snapshot.state.byteLength / 1024).toFixed(0) : '?'} KiB snapshot), ${rowLabel}`;
+		return [
+			p(logRow, 'p50 ms', percentile(coldLog, 50)),
+			p(logRow, 'max ms', Math.max(...coldLog)),
+			p(snapRow, 'p50 ms', percentile(coldSnap, 50)),
+			p(snapRow, 'max ms', Math.max(...coldSnap)),
+			p(snapRow, 'p50 ms to step 2 arriving', percentile(coldSnapReceived, 50), 'before the client decodes it: the server side alone'),
+			p(`warm join (in memory), ${rowLabel}`, 'p50 ms', percentile(warm, 50)),
+			p(`warm join (in memory), ${rowLabel}`, 'max ms', Math.max(...warm))
+		];
+	} finally {
+		await handle.close();
+	}
+}
+
+async function warmOthers(target: RunningTarget, ctx: ScenarioContext, h: History, loads: number): Promise<Point[]> {
+	const rowLabel = `${h.text.length.toLocaleString('en')} chars, ${h.ops.toLocaleString('en')} ops`;
+	const row = `warm join (in memory), ${rowLabel}`;
+	if (target.name === 'raw') {
+		return [
+			{ scenario: NAME, row, measure: 'p50 ms', target: target.name, value: NaN, better: 'lower', note: 'n/a: a relay keeps no document' }
+		];
+	}
+	const rooms = await target.rooms(loads);
+	const warm: number[] = [];
+	for (const [i, room] of rooms.entries()) {
+		const writer = new SyncClient({ url: target.wsUrl(room), headers: target.clientHeaders?.(i) ?? target.headers() });
+		await writer.synced;
+		writer.sendUpdate(h.state);
+		// No acks on these targets: give the server a moment to apply the 250 KB update.
+		await sleep(1_000);
+		const { ms, client } = await timedJoin(target, room, i + loads, h.text.length);
+		warm.push(ms);
+		await Promise.all([writer.close(), client.close()]);
+	}
+	ctx.log(`${target.name} warm join: ${warm.map((m) => m.toFixed(0)).join(', ')} ms`);
+	return [
+		{ scenario: NAME, row, measure: 'p50 ms', target: target.name, value: percentile(warm, 50), better: 'lower' },
+		{ scenario: NAME, row, measure: 'max ms', target: target.name, value: Math.max(...warm), better: 'lower' }
+	];
+}
+
+export const coldLoad: Scenario = {
+	targets: ['stock', 'hocuspocus', 'ours'],
+	name: NAME,
+	title: 'Cold load of a long incident',
+	description:
+		'The automerge-paper editing trace (260k single-character edits, 105k characters; see bench/collab/data/README.md for which form) ' +
+		`replayed into the notes of one incident and stored as one log row per ${OPS_PER_ROW} ops. Ours: a fresh client opens the room while it is not in memory; ` +
+		'time from creating the socket to the complete document (sync step 2), on the long log and after compaction. Others keep nothing: ' +
+		'a second client joins a room a first client filled (warm join); ours is measured that way too.',
+	async run(target, ctx) {
+		const loads = ctx.quick ? 3 : 5;
+		const h = history();
+		return target.persistent ? coldOurs(target, ctx, h, loads) : warmOthers(target, ctx, h, loads);
+	}
+};
