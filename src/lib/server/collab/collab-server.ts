@@ -101,9 +101,9 @@ class Connection implements RoomPeer {
 
 	send(message: Uint8Array): void {
 		if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-		this.ws.send(message, (error) => {
-			if (error) log.debug('collab: send failed', { conn: this.label, error: error.message });
-		});
+		// No per-send callback (one closure per peer per message under a storm): a failed write
+		// surfaces as the socket's 'error' and 'close', which clean up.
+		this.ws.send(message);
 	}
 
 	ack(count: number): void {
