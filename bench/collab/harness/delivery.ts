@@ -12,7 +12,7 @@ import { LagGuard } from './lag';
 import { drain, join, paced, randomClientId, sleep } from './load';
 import { marker } from './marker';
 import { awarenessUpdate } from './protocol';
-import { percentile, Samples } from './stats';
+import { cpuTimeMs, percentile, Samples } from './stats';
 import { CraftedWriter } from './ycraft';
 
 export interface DeliveryResult {
@@ -22,8 +22,15 @@ export interface DeliveryResult {
 	sent: number;
 	/** Received ÷ expected (sent × receivers). */
 	delivered: number;
+	/**
+	 * Awareness is state, not events: a server may send only a client's latest state. Share of
+	 * (receiver, sender) pairs whose last state sent arrived by the end (updates: same as delivered).
+	 */
+	finalDelivered: number;
 	lagP99Ms: number;
 	lagged: boolean;
+	/** The server's CPU use while sending (user + system, % of one core). */
+	serverCpuPct: number;
 	convergence?: { ok: boolean; detail: string };
 }
 
@@ -44,13 +51,32 @@ export async function measureDelivery(
 	const samples = new Samples();
 	let measureFrom = Infinity;
 	let received = 0;
-	const clients: LoadClient[] = await join(target, room!, opts.clients, {
+	const n = opts.clients;
+	// µs send time of the latest marker each sender sent, and of the latest each receiver got from each sender.
+	const lastSent = new Float64Array(opts.senders);
+	const lastGot = new Float64Array(n * opts.senders);
+	const clients: LoadClient[] = await join(target, room!, n, {
 		onMarker: (client, kind, sent, sender, at) => {
-			if (kind !== opts.kind || sender === client || sent < measureFrom) return;
+			if (kind !== opts.kind || sender === client || sender >= opts.senders) return;
+			const us = Math.round(sent * 1000);
+			const k = client * opts.senders + sender;
+			if (us > lastGot[k]!) lastGot[k] = us;
+			if (sent < measureFrom) return;
 			samples.push(at - sent);
 			received++;
 		}
 	});
+	const finalShare = () => {
+		let done = 0;
+		let pairs = 0;
+		for (let c = 0; c < n; c++)
+			for (let s = 0; s < opts.senders; s++) {
+				if (c === s || lastSent[s] === 0) continue;
+				pairs++;
+				if (lastGot[c * opts.senders + s] === lastSent[s]) done++;
+			}
+		return pairs ? done / pairs : NaN;
+	};
 	const full: FullClient[] = [];
 	try {
 		if (opts.convergence) {
@@ -70,6 +96,7 @@ export async function measureDelivery(
 		const send = (i: number) => {
 			const now = performance.now();
 			const m = marker(i, now);
+			lastSent[i] = Math.floor(now * 1000);
 			const c = clients[i]!;
 			if (opts.kind === 'update') {
 				c.send(c.framing.update(writers[i]!.next(m)));
@@ -84,10 +111,14 @@ export async function measureDelivery(
 		const lag = new LagGuard();
 		lag.start();
 		measureFrom = performance.now() + opts.warmupMs;
+		const cpu0 = cpuTimeMs(target.pid);
+		const t0 = performance.now();
 		const sent = await paced(opts.senders, opts.hz, opts.durationMs, send);
+		const serverCpuPct = ((cpuTimeMs(target.pid) - cpu0) / (performance.now() - t0)) * 100;
 		// Every counted marker reaches every other load client (senders included).
 		const expected = counted * (opts.clients - 1);
-		await drain(() => received >= expected, 2000);
+		await drain(() => received >= expected || (opts.kind === 'awareness' && finalShare() === 1), 2000);
+		const finalDelivered = finalShare();
 		const l = lag.stop();
 		const sorted = samples.sorted();
 		let convergence: DeliveryResult['convergence'];
@@ -101,13 +132,15 @@ export async function measureDelivery(
 			max: sorted.length ? sorted[sorted.length - 1]! : NaN,
 			sent,
 			delivered: expected ? received / expected : NaN,
+			finalDelivered,
 			lagP99Ms: l.p99Ms,
 			lagged: l.lagged,
+			serverCpuPct,
 			convergence
 		};
 		ctx.log(
 			`${opts.kind} ${opts.clients} clients, ${opts.senders} × ${opts.hz}/s: p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(0)} ms, ` +
-				`delivered ${(r.delivered * 100).toFixed(1)}%, lag p99 ${r.lagP99Ms.toFixed(1)} ms${r.lagged ? ' (LAGGED)' : ''}${convergence ? ', ' + convergence.detail : ''}`
+				`delivered ${(r.delivered * 100).toFixed(1)}% (final states ${(r.finalDelivered * 100).toFixed(1)}%), server CPU ${r.serverCpuPct.toFixed(0)}%, lag p99 ${r.lagP99Ms.toFixed(1)} ms${r.lagged ? ' (LAGGED)' : ''}${convergence ? ', ' + convergence.detail : ''}`
 		);
 		return r;
 	} finally {

@@ -1,4 +1,5 @@
 /** Percentiles of samples, and median with min–max over repetitions. */
+import { readFileSync } from 'node:fs';
 
 /** Collects latency samples in a growable Float64Array (cheap to push, sorts numerically). */
 export class Samples {
@@ -30,3 +31,17 @@ export function median(values: number[]): number {
 	const m = s.length >> 1;
 	return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** User + system CPU time of a process so far, in ms (from /proc; NaN where unavailable). */
+export function cpuTimeMs(pid: number): number {
+	try {
+		// Fields after the command name (which may contain spaces): utime is the 12th, stime the 13th.
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		const ticks = Number(rest[11]) + Number(rest[12]);
+		return (ticks * 1000) / CLOCK_TICKS;
+	} catch {
+		return NaN;
+	}
+}
+const CLOCK_TICKS = 100;
