@@ -3,7 +3,7 @@ import { SESSION_COOKIE, createSession, validateSessionToken } from '../../src/l
 import { SYSTEM_ACTOR } from '../../src/lib/server/context';
 import * as sessionsRepo from '../../src/lib/server/repositories/sessions.repository';
 import { login, logout } from '../../src/lib/server/services/auth.service';
-import { updateUser } from '../../src/lib/server/services/users.service';
+import { updateOwnPreferences, updateUser } from '../../src/lib/server/services/users.service';
 import { FREE_FAILURES } from '../../src/lib/server/auth/throttle';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 
@@ -102,6 +102,8 @@ describe(`sessions and login (${dbLabel})`, () => {
 		if (!r.ok) throw new Error('login failed');
 		const ended: string[] = [];
 		const off = ctx.events.subscribe((e) => e.type === 'sessions.ended' && Array.isArray(e.sessionIds) && ended.push(...e.sessionIds));
+		// Validated (and so kept in memory) just before: logging out must still end it at once.
+		expect(await validateSessionToken(ctx, r.value.token)).toBeDefined();
 		await logout(ctx, r.value.session);
 		off();
 		expect(await validateSessionToken(ctx, r.value.token)).toBeUndefined();
@@ -113,15 +115,30 @@ describe(`sessions and login (${dbLabel})`, () => {
 		const u = await makeUser(ctx);
 		const a = await createSession(ctx, { userId: u.id, ip: null, userAgent: null });
 		const b = await createSession(ctx, { userId: u.id, ip: null, userAgent: null });
+		expect(await validateSessionToken(ctx, a.token)).toBeDefined();
+		expect(await validateSessionToken(ctx, b.token)).toBeDefined();
 		const changed = await updateUser(ctx, admin.actor, { userId: u.id, input: { password: 'a-brand-new-password' } });
 		expect(changed.ok).toBe(true);
 		expect(await validateSessionToken(ctx, a.token)).toBeUndefined();
 		expect(await validateSessionToken(ctx, b.token)).toBeUndefined();
 
 		const c = await createSession(ctx, { userId: u.id, ip: null, userAgent: null });
+		expect(await validateSessionToken(ctx, c.token)).toBeDefined();
 		await updateUser(ctx, SYSTEM_ACTOR, { userId: u.id, input: { disabled: true } });
 		expect(await validateSessionToken(ctx, c.token)).toBeUndefined();
 		const again = await login(ctx, { username: u.username, password: 'a-brand-new-password', ip: null, userAgent: null });
 		expect(again.ok).toBe(false);
+	});
+
+	it('sees a role or preference change on the very next request, though sessions are kept in memory for a few seconds', async () => {
+		const u = await makeUser(ctx, { role: 'responder' });
+		const { token } = await createSession(ctx, { userId: u.id, ip: null, userAgent: null });
+		expect((await validateSessionToken(ctx, token))?.user.global_role).toBe('responder');
+		expect((await updateUser(ctx, SYSTEM_ACTOR, { userId: u.id, input: { globalRole: 'viewer' } })).ok).toBe(true);
+		expect((await validateSessionToken(ctx, token))?.user.global_role).toBe('viewer');
+		const tz = await updateOwnPreferences(ctx, { ...u.actor, globalRole: 'viewer' }, { locale: 'en', timeZone: 'Europe/London' });
+		expect(tz.ok).toBe(true);
+		const after = await validateSessionToken(ctx, token);
+		expect([after?.user.locale, after?.user.time_zone]).toEqual(['en', 'Europe/London']);
 	});
 });

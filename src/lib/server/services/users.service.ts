@@ -195,6 +195,8 @@ export async function updateOwnPreferences(
 	if (errors.length) return err({ code: 'invalid', message: errors.map((e) => e.message).join('; '), errors });
 	const row = await usersRepo.update(ctx.db, actor.userId, { locale: values.locale, time_zone: values.time_zone });
 	if (!row) return err({ code: 'not_found', message: 'No such user' });
+	// Kept sessions and rendered pages carry the old language and zone: let them go.
+	ctx.events.publish({ type: 'user.changed', userId: row.id });
 	return ok(toPublic(row));
 }
 
