@@ -15,6 +15,7 @@ export interface LiveMessage {
 }
 
 const HEARTBEAT_MS = 25_000;
+const KEEP_ALIVE = new TextEncoder().encode(': keep-alive\n\n');
 /** How long one lookup of an incident's restricted flag serves every open stream. */
 const RESTRICTED_MEMO_MS = 2_000;
 
@@ -32,49 +33,83 @@ function restrictedFlag(ctx: AppContext, incidentId: string): Promise<boolean | 
 	return restricted;
 }
 
-/** Every signed-in user may see a non-restricted incident; only restricted ones need the per-user check. */
-async function mayHear(ctx: AppContext, userId: string, incidentId: string): Promise<boolean> {
-	const restricted = await restrictedFlag(ctx, incidentId);
-	if (restricted === undefined) return false;
-	if (!restricted) return true;
-	return (await roomAccess(ctx, { userId, incidentId })) !== 'none';
+type Send = (m: LiveMessage, frame: Uint8Array) => void;
+interface Listener {
+	userId: string | null;
+	send: Send;
 }
 
-export function subscribeLive(ctx: AppContext, actor: Actor, send: (m: LiveMessage) => void): () => void {
-	const userId = actor.userId;
-	const off = ctx.events.subscribe((e: AppEvent) => {
-		void (async () => {
-			if (e.type === 'notification.created') {
-				if (e.userId === userId) send({ type: 'notification' });
-				return;
-			}
-			const incidentId =
-				e.type === 'incident.changed' || e.type === 'membership.changed'
-					? e.incidentId
-					: e.type === 'board.changed'
-						? e.incidentId
-						: undefined;
-			if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
-			if (incidentId && (!userId || !(await mayHear(ctx, userId, incidentId)))) return;
-			send({ type: e.type === 'board.changed' ? 'board' : 'incident', incidentId: incidentId ?? undefined });
-		})().catch((error: unknown) => {
-			// A failed visibility check drops that one message; the page still refreshes on the next.
-			process.stderr.write(JSON.stringify({ level: 'warn', msg: 'live event dropped', error: String(error) }) + '\n');
+const encoder = new TextEncoder();
+/** One bus subscription per context, fanning each event out to every open stream. */
+const hubs = new WeakMap<AppContext, Set<Listener>>();
+
+function hub(ctx: AppContext): Set<Listener> {
+	let listeners = hubs.get(ctx);
+	if (!listeners) {
+		const fresh = new Set<Listener>();
+		listeners = fresh;
+		hubs.set(ctx, fresh);
+		ctx.events.subscribe((e: AppEvent) => {
+			dispatch(ctx, fresh, e).catch((error: unknown) => {
+				// A failed visibility check drops that one message; the pages still refresh on the next.
+				process.stderr.write(JSON.stringify({ level: 'warn', msg: 'live event dropped', error: String(error) }) + '\n');
+			});
 		});
-	});
-	return off;
+	}
+	return listeners;
+}
+
+const frameOf = (m: LiveMessage) => encoder.encode(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`);
+
+/**
+ * One event, every stream: the message is encoded once and the incident's restricted flag read once;
+ * only a restricted incident needs a per-user check (and only for the users listening).
+ */
+async function dispatch(ctx: AppContext, listeners: Set<Listener>, e: AppEvent): Promise<void> {
+	if (e.type === 'notification.created') {
+		const m: LiveMessage = { type: 'notification' };
+		const frame = frameOf(m);
+		for (const l of listeners) if (l.userId === e.userId) l.send(m, frame);
+		return;
+	}
+	if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
+	const incidentId = e.incidentId ?? undefined;
+	const m: LiveMessage = { type: e.type === 'board.changed' ? 'board' : 'incident', incidentId };
+	const frame = frameOf(m);
+	const targets = [...listeners];
+	if (!incidentId) {
+		for (const l of targets) l.send(m, frame);
+		return;
+	}
+	const restricted = await restrictedFlag(ctx, incidentId);
+	if (restricted === undefined) return;
+	if (!restricted) {
+		for (const l of targets) if (l.userId && listeners.has(l)) l.send(m, frame);
+		return;
+	}
+	await Promise.all(
+		targets.map(async (l) => {
+			if (l.userId && (await roomAccess(ctx, { userId: l.userId, incidentId })) !== 'none' && listeners.has(l)) l.send(m, frame);
+		})
+	);
+}
+
+export function subscribeLive(ctx: AppContext, actor: Actor, send: Send): () => void {
+	const listeners = hub(ctx);
+	const listener: Listener = { userId: actor.userId ?? null, send };
+	listeners.add(listener);
+	return () => listeners.delete(listener);
 }
 
 /** A text/event-stream response that forwards live messages until the client goes away. */
 export function liveStream(ctx: AppContext, actor: Actor, signal: AbortSignal): ReadableStream<Uint8Array> {
-	const enc = new TextEncoder();
 	let off: (() => void) | undefined;
 	let timer: ReturnType<typeof setInterval> | undefined;
 	return new ReadableStream<Uint8Array>({
 		start(controller) {
-			const write = (s: string) => {
+			const write = (bytes: Uint8Array) => {
 				try {
-					controller.enqueue(enc.encode(s));
+					controller.enqueue(bytes);
 				} catch {
 					// The stream is already closed (client gone): stop quietly.
 					cleanup();
@@ -85,9 +120,10 @@ export function liveStream(ctx: AppContext, actor: Actor, signal: AbortSignal): 
 				if (timer) clearInterval(timer);
 				off = undefined;
 			};
-			write('retry: 2000\n\n');
-			off = subscribeLive(ctx, actor, (m) => write(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`));
-			timer = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
+			write(encoder.encode('retry: 2000\n\n'));
+			// Every stream gets the same bytes of a message: encoded once per event, not once per stream.
+			off = subscribeLive(ctx, actor, (_m, frame) => write(frame));
+			timer = setInterval(() => write(KEEP_ALIVE), HEARTBEAT_MS);
 			signal.addEventListener('abort', () => {
 				cleanup();
 				try {
