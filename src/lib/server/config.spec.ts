@@ -8,7 +8,7 @@ describe('configuration', () => {
 		expect(c.dataDir.endsWith('/data')).toBe(true);
 		expect(c.port).toBe(3000);
 		expect(c.demo).toBe(false);
-		expect(c.pageCacheMs).toBe(1000);
+		expect(c.pageCacheMs).toBe(5000);
 	});
 
 	it.each([
@@ -21,7 +21,7 @@ describe('configuration', () => {
 		['WARROOM_TIME_ZONE', 'Mars/Olympus', /WARROOM_TIME_ZONE must be an IANA time zone/],
 		['LOG_LEVEL', 'loud', /LOG_LEVEL must be debug, info, warn or error/],
 		['SESSION_IDLE_TIMEOUT_MINUTES', '1', /SESSION_IDLE_TIMEOUT_MINUTES must be between/],
-		['WARROOM_PAGE_CACHE_MS', '20000', /WARROOM_PAGE_CACHE_MS must be between 0 and 10000/],
+		['WARROOM_PAGE_CACHE_MS', '70000', /WARROOM_PAGE_CACHE_MS must be between 0 and 60000/],
 		['WARROOM_PAGE_CACHE_MS', '1s', /WARROOM_PAGE_CACHE_MS must be a whole number/]
 	])('fails fast naming %s when it is %j', (name, value, message) => {
 		expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -114,6 +114,6 @@ export function loadConfig(env: Env = process.env): Config {
 		jobsEnabled: bool(env, 'WARROOM_JOBS', true),
 		trustProxy: bool(env, 'WARROOM_TRUST_PROXY', false),
 		playbooksDir: path.resolve(env.WARROOM_PLAYBOOKS_DIR?.trim() || './playbooks'),
-		pageCacheMs: int(env, 'WARROOM_PAGE_CACHE_MS', 1000, 0, 10_000)
+		pageCacheMs: int(env, 'WARROOM_PAGE_CACHE_MS', 5000, 0, 60_000)
 	};
 }

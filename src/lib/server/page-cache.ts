@@ -4,9 +4,10 @@
  * Executives keep `/board` open and reload it; a wall display polls it; during a major incident
  * dozens of viewers ask for the same 100-card page many times a second. Rendering it on the server
  * each time costs tens of milliseconds, so a rendered page is kept, **per viewer** (the key holds the
- * user, the path and query, language, time zone and theme), for at most `maxAgeMs` (a second by
- * default: the page shows durations to the second), and dropped at once when anything it shows may
- * have changed:
+ * user, the path and query, language, time zone and theme), for at most `maxAgeMs` (5 s by default:
+ * only the passing of time changes a page nobody changed, and the board's countdowns and durations
+ * tick in the browser from absolute instants, so only their first paint can be that old), and
+ * dropped at once when anything it shows may have changed:
  * - any incident, board, membership, user or session event drops every page (they are cheap to
  *   rebuild, and a change is rare next to the reads);
  * - a notification for a user drops that user's pages (their unread count is in the header).
