@@ -67,7 +67,9 @@ export function decodeClientMessage(data: Uint8Array): ClientMessage {
  */
 export function assertValidUpdate(update: Uint8Array): void {
 	try {
-		Y.parseUpdateMeta(update);
+		// Structs and the delete set: `parseUpdateMeta` stops before the delete set, so an update with a
+		// truncated one passed and then threw inside `applyUpdate` (closing with 1011, not 1007).
+		Y.decodeUpdate(update);
 	} catch (error) {
 		throw new FrameError(`malformed Yjs update: ${error instanceof Error ? error.message : String(error)}`);
 	}
