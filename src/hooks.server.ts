@@ -1,9 +1,10 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
-import { isLocale, negotiateLocale } from '$lib/i18n';
 import { getApp, startApp } from '$lib/server/app';
 import { SESSION_COOKIE, sessionCookieOptions, validateSessionToken } from '$lib/server/auth/sessions';
+import { fieldWithNul, nulFieldResponse } from '$lib/server/http';
 import { log } from '$lib/server/log';
-import { acceptsGzip } from '$lib/server/page-cache';
+import { acceptsGzip, boardPageKey } from '$lib/server/page-cache';
+import { LANG_COOKIE, requestLocale, requestTheme, SECURITY_HEADERS, THEME_COOKIE } from '$lib/server/request-prefs';
 import { installModules } from '$lib/server/modules';
 import { actorFromUser } from '$lib/server/services/users.service';
 
@@ -18,13 +19,6 @@ export const init: ServerInit = async () => {
 		process.stderr.write(`\nWarroom could not start: ${message}\n\n`);
 		process.exit(1);
 	}
-};
-
-const SECURITY_HEADERS: Record<string, string> = {
-	'x-content-type-options': 'nosniff',
-	'referrer-policy': 'same-origin',
-	'x-frame-options': 'DENY',
-	'permissions-policy': 'camera=(), microphone=(), geolocation=()'
 };
 
 export const handle: Handle = async ({ event, resolve }) => {
@@ -52,26 +46,42 @@ export const handle: Handle = async ({ event, resolve }) => {
 		}
 	}
 
-	// The language last chosen on this browser wins, then the user's setting, then Accept-Language.
-	const langCookie = event.cookies.get('warroom_lang');
-	const langParam = event.url.searchParams.get('lang');
-	event.locals.locale = isLocale(langParam)
-		? langParam
-		: isLocale(langCookie)
-			? langCookie
-			: (event.locals.user?.locale ?? negotiateLocale(event.request.headers.get('accept-language')));
+	event.locals.locale = requestLocale({
+		langParam: event.url.searchParams.get('lang'),
+		langCookie: event.cookies.get(LANG_COOKIE),
+		userLocale: event.locals.user?.locale,
+		acceptLanguage: event.request.headers.get('accept-language')
+	});
 	event.locals.timeZone = event.locals.user?.time_zone ?? ctx.config.orgTimeZone;
 
-	const theme = event.cookies.get('warroom_theme') === 'dark' ? 'dark' : event.cookies.get('warroom_theme') === 'light' ? 'light' : 'auto';
+	// A NUL can never be stored (PostgreSQL refuses it in text): refuse the form before any action reads it.
+	const nulField = await fieldWithNul(event.request);
+
+	const theme = requestTheme(event.cookies.get(THEME_COOKIE));
 	// The placeholders are in the <html> tag: replace them there, not by scanning a whole rendered board.
 	const render = () => resolve(event, { transformPageChunk: ({ html }) => fillPlaceholders(html, event.locals.locale, theme) });
-	const cacheKey = boardPageKey(event, theme);
-	const response = cacheKey
-		? await app.pageCache.serve(
-				{ key: cacheKey, userId: event.locals.user?.id ?? null, acceptsGzip: acceptsGzip(event.request.headers.get('accept-encoding')) },
-				render
-			)
-		: await render();
+	const cacheKey = boardPageKey({
+		method: event.request.method,
+		pathname: event.url.pathname,
+		search: event.url.search,
+		userId: event.locals.user?.id ?? null,
+		locale: event.locals.locale,
+		timeZone: event.locals.timeZone,
+		theme
+	});
+	const response =
+		nulField !== null
+			? nulFieldResponse(event.request, nulField)
+			: cacheKey
+				? await app.pageCache.serve(
+						{
+							key: cacheKey,
+							userId: event.locals.user?.id ?? null,
+							acceptsGzip: acceptsGzip(event.request.headers.get('accept-encoding'))
+						},
+						render
+					)
+				: await render();
 	for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
 	return response;
 };
@@ -80,17 +90,6 @@ function fillPlaceholders(html: string, locale: string, theme: string): string {
 	const head = html.indexOf('<head');
 	if (head < 0) return html.replace('%lang%', locale).replace('%theme%', theme);
 	return html.slice(0, head).replace('%lang%', locale).replace('%theme%', theme) + html.slice(head);
-}
-
-/** Status-board pages (and their client-navigation data) are the only ones kept rendered: see page-cache.ts. */
-const BOARD_PAGE = /^\/board(?:\/kiosk|\/share\/[A-Za-z0-9_-]{1,200})?(?:\/__data\.json)?$/;
-
-function boardPageKey(event: Parameters<Handle>[0]['event'], theme: string): string | null {
-	if (event.request.method !== 'GET' || !BOARD_PAGE.test(event.url.pathname)) return null;
-	const user = event.locals.user;
-	// Signed-in pages are the viewer's; share links are the token's (anyone holding it sees the same).
-	if (!user && !event.url.pathname.startsWith('/board/share/')) return null;
-	return [event.url.pathname, event.url.search, user?.id ?? '-', event.locals.locale, event.locals.timeZone, theme].join('\n');
 }
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {

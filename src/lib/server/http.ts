@@ -2,6 +2,7 @@
  * Small helpers that keep routes thin: who is acting, and how a DomainError becomes an HTTP answer.
  */
 import { error, fail, redirect, type RequestEvent } from '@sveltejs/kit';
+import * as devalue from 'devalue';
 import type { DomainError } from '../domain/result';
 import type { Actor } from './context';
 
@@ -54,4 +55,42 @@ export function clientAddress(event: RequestEvent, trustProxy: boolean): string 
 		// Not available in some environments (e.g. a test harness without a socket).
 		return null;
 	}
+}
+
+/** PostgreSQL cannot store U+0000 in text (nor compare a text column with it): such a value can never be valid. */
+const NUL = '\u0000';
+
+/**
+ * The first field of a form submission holding a NUL character, or null (also for any request that is
+ * not a form). No form field of ours can carry one, and PostgreSQL refuses it in every text parameter,
+ * so a form holding one is refused here for every action at once, before any service sees it.
+ */
+export async function fieldWithNul(request: Request): Promise<string | null> {
+	if (request.method !== 'POST') return null;
+	const type = request.headers.get('content-type') ?? '';
+	if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return null;
+	let data: FormData;
+	try {
+		data = await request.clone().formData();
+	} catch {
+		return null; // A malformed body: the action itself answers it.
+	}
+	for (const [k, v] of data) if (k.includes(NUL) || (typeof v === 'string' && v.includes(NUL))) return k.replaceAll(NUL, '');
+	return null;
+}
+
+/**
+ * The answer to a form holding a NUL character: a 400 naming the field, in the shape `failForm` gives
+ * (an action result for an enhanced form, a plain 400 page otherwise). Nothing was read or changed.
+ */
+export function nulFieldResponse(request: Request, field: string): Response {
+	const message = `${field} contains a NUL character (U+0000), which cannot be stored`;
+	const data = { errors: { [field]: { code: 'control_characters' } }, message, code: 'control_characters', values: {} };
+	// SvelteKit answers an action with JSON when the client asks for it (as `use:enhance` does).
+	if ((request.headers.get('accept') ?? '').includes('application/json'))
+		return new Response(JSON.stringify({ type: 'failure', status: 400, data: devalue.stringify(data) }), {
+			status: 200, // as SvelteKit answers an action failure to an enhanced form; the status is in the body
+			headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }
+		});
+	return new Response(message, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
 }

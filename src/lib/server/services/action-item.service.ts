@@ -12,6 +12,7 @@ import * as itemsRepo from '../repositories/action-items.repository';
 import * as reviewsRepo from '../repositories/reviews.repository';
 import * as usersRepo from '../repositories/users.repository';
 import * as audit from './audit.service';
+import { recordId } from './validate';
 import { loadFor, notify, notFound } from './incident.service';
 import { translate } from '../../i18n';
 
@@ -199,8 +200,9 @@ export async function updateActionItem(
 	actor: Actor,
 	opts: { id: unknown; input: ActionItemInput; expectedVersion?: unknown }
 ): Promise<Result<ActionItemView, ValidationFailure | DomainError>> {
-	if (typeof opts.id !== 'string') return err({ code: 'not_found', message: 'No such action item' });
-	const item = await itemsRepo.findById(ctx.db, opts.id);
+	const id = recordId(opts.id);
+	if (id === undefined) return err({ code: 'not_found', message: 'No such action item' });
+	const item = await itemsRepo.findById(ctx.db, id);
 	if (!item) return err({ code: 'not_found', message: 'No such action item' });
 	const ownStatusOnly = item.owner_id !== null && item.owner_id === actor.userId && Object.keys(opts.input).every((k) => k === 'status');
 	const loaded = await loadFor(ctx, actor, { ref: item.incident_id, operation: ownStatusOnly ? 'view_incident' : 'manage_action_items' });

@@ -31,7 +31,7 @@ import { log } from '../log';
 import * as repo from '../repositories/notifications.repository';
 import * as usersRepo from '../repositories/users.repository';
 import * as audit from './audit.service';
-import { EMAIL, isError, oneOf, text } from './validate';
+import { EMAIL, isError, oneOf, recordId, text } from './validate';
 
 type Locale = 'zh-CN' | 'en';
 
@@ -357,8 +357,9 @@ export async function unreadCount(ctx: AppContext, actor: Actor): Promise<number
 export async function markRead(ctx: AppContext, actor: Actor, id: unknown): Promise<Result<{ unread: number }>> {
 	const user = requireUser(actor);
 	if (!user.ok) return user;
-	if (typeof id !== 'string' || id.length === 0 || id.length > 64) return err({ code: 'required', message: 'id is required', field: 'id' });
-	const row = await repo.findNotification(ctx.db, id);
+	if (typeof id !== 'string' || id.length === 0) return err({ code: 'required', message: 'id is required', field: 'id' });
+	const known = recordId(id);
+	const row = known === undefined ? undefined : await repo.findNotification(ctx.db, known);
 	// Someone else's notification is "not found", not "forbidden": its existence is not ours to tell.
 	if (!row || row.user_id !== user.value) return err({ code: 'not_found', message: 'No such notification', field: 'id' });
 	await repo.markRead(ctx.db, { userId: user.value, id, at: ctx.now() });

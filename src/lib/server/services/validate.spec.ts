@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isError, text } from './validate';
+import { isError, recordId, text } from './validate';
 
 describe('text field validation', () => {
 	it('trims and accepts ordinary text in any script', () => {
@@ -20,5 +20,13 @@ describe('text field validation', () => {
 	it('names the limit when text is too long', () => {
 		const r = text('title', 'x'.repeat(11), { max: 10 });
 		expect(isError(r) && r.params).toEqual({ max: 10 });
+	});
+});
+
+describe('recordId', () => {
+	it('keeps UUIDs and short URL-safe ids, and refuses what names no record (NUL, SQL, over-long)', () => {
+		expect(recordId('6f1c0d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f')).toBe('6f1c0d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f');
+		expect(recordId('inc-secret')).toBe('inc-secret');
+		for (const bad of ['a\u0000b', "x' OR '1'='1", '', 'x'.repeat(129), 42, null, undefined]) expect(recordId(bad)).toBeUndefined();
 	});
 });

@@ -67,3 +67,15 @@ export function timeZone(field: string, value: unknown): DomainError | string {
 export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,39}$/;
 export const CODE = /^[A-Z0-9][A-Z0-9_-]{1,39}$/;
+
+/** Our record ids: UUIDs, or short URL-safe tokens (fixtures, slugs). */
+const RECORD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * A submitted record id, or undefined when it cannot name any record (not text, too long, or holding
+ * characters no id has, such as a NUL that PostgreSQL would refuse): the caller answers "not found"
+ * without querying.
+ */
+export function recordId(value: unknown): string | undefined {
+	return typeof value === 'string' && RECORD_ID.test(value) ? value : undefined;
+}
