@@ -1,3 +1,6 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequest, setResponse } from '@sveltejs/kit/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeStatusApi, createIncidentApi, getIncidentApi, listIncidentsApi } from '../../src/lib/server/api/incidents.api';
 import { openApiDocument } from '../../src/lib/server/api/openapi';
@@ -146,6 +149,41 @@ describe(`the incidents API on ${dbLabel}`, () => {
 		expect(proposed.body.data).toMatchObject({ status: 'proposed', source: 'api' });
 		const responderDeclares = await create(request('/incidents', { token: responderToken, body: { ...alert, declare: true } }));
 		expect(responderDeclares).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+	});
+
+	it('answers an oversized body over a real socket with 413 JSON, not a reset (as adapter-node serves it)', async () => {
+		// adapter-node's request stream with its default BODY_SIZE_LIMIT (512 kB); the handler as routed.
+		const server = http.createServer(async (req, res) => {
+			const request = await getRequest({ request: req, base: 'http://127.0.0.1', bodySizeLimit: 512 * 1024 });
+			await setResponse(res, await createIncidentApi({ ctx, request, sessionActor: null }));
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/incidents`;
+		try {
+			const headers = { authorization: `Bearer ${managerToken}`, 'content-type': 'application/json' };
+			// Above our limit (declared, then chunked without a length), and above adapter-node's.
+			for (const size of [200_000, 600_000]) {
+				const body = JSON.stringify({ ...alert, description: 'x'.repeat(size) });
+				const res = await fetch(url, { method: 'POST', headers, body });
+				expect(res.status, `${size} bytes`).toBe(413);
+				expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+				const chunks = new ReadableStream({
+					start(c) {
+						c.enqueue(new TextEncoder().encode(body));
+						c.close();
+					}
+				});
+				const chunked = await fetch(url, { method: 'POST', headers, body: chunks, duplex: 'half' } as RequestInit);
+				expect(chunked.status, `${size} bytes chunked`).toBe(413);
+				expect(await chunked.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+			}
+			// The connection is still good for the next call.
+			const ok = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ ...alert, title: 'After a big body' }) });
+			expect(ok.status).toBeLessThan(300);
+		} finally {
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
+		}
 	});
 
 	it('answers bad input with 4xx JSON naming the field, never a 500', async () => {

@@ -117,24 +117,28 @@ export async function readJsonObject(request: Request): Promise<Outcome<Record<s
 			ok: false,
 			response: apiError({ status: 413, code: 'payload_too_large', message: `The body must be at most ${MAX_BODY_BYTES} bytes` })
 		}) as const;
-	const declared = Number(request.headers.get('content-length') ?? NaN);
-	if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return tooLarge();
-	// The declared length can be absent (chunked) or wrong: count while reading, stop past the limit.
+	// The declared length can be absent (chunked) or wrong: count while reading. Past the limit, keep
+	// reading and drop the rest: cancelling the stream destroys the socket (adapter-node), and closing a
+	// socket with unread data makes the client see a reset instead of our 413. What may be drained is
+	// bounded by adapter-node's BODY_SIZE_LIMIT (512 kB by default), past which its stream fails (below).
 	const chunks: Uint8Array[] = [];
 	let total = 0;
 	if (request.body) {
 		const reader = request.body.getReader();
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			total += value.byteLength;
-			if (total > MAX_BODY_BYTES) {
-				await reader.cancel().catch(() => undefined); // the client is told 413; what it does with the rest is its affair
-				return tooLarge();
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) break;
+				total += value.byteLength;
+				if (total <= MAX_BODY_BYTES) chunks.push(value);
 			}
-			chunks.push(value);
+		} catch (error) {
+			// adapter-node fails the stream past BODY_SIZE_LIMIT (or a lying content length) with a 413.
+			if ((error as { status?: number } | null)?.status === 413) return tooLarge();
+			return { ok: false, response: apiError({ status: 400, code: 'bad_json', message: 'The body could not be read to its end' }) };
 		}
 	}
+	if (total > MAX_BODY_BYTES) return tooLarge();
 	const bytes = new Uint8Array(total);
 	let offset = 0;
 	for (const c of chunks) {
