@@ -9,6 +9,7 @@
  * use these helpers, so the shape is written in exactly one place. Ids and clocks are passed in.
  */
 import * as Y from 'yjs';
+import { markdownText } from '../domain/markdown';
 
 export const TIMELINE_KINDS = [
 	'note',
@@ -290,22 +291,17 @@ export interface ExportOptions {
 	title?: string;
 }
 
-function mdEscape(text: string): string {
-	// Keep the export readable as plain text but stop table/emphasis syntax from changing its meaning.
-	return text.replace(/\\/g, '\\\\').replace(/([*_`[\]<>|#])/g, '\\$1');
-}
-
 export function timelineToMarkdown(entries: readonly TimelineEntry[], opts: ExportOptions = {}): string {
 	const fmt = opts.formatTime ?? ((iso: string) => iso);
 	const label = opts.kindLabel ?? ((k: TimelineKind) => k);
 	const locale = opts.locale ?? 'en';
 	const lines: string[] = [];
-	if (opts.title) lines.push(`# ${mdEscape(opts.title)}`, '');
+	if (opts.title) lines.push(`# ${markdownText(opts.title)}`, '');
 	for (const e of [...entries].sort(compareEntries)) {
 		const marks = [e.pinned ? '📌' : '', e.offline ? '(offline)' : ''].filter(Boolean).join(' ');
-		const body = mdEscape(entryText(e, locale)).replace(/\r?\n/g, '  \n  ');
-		const who = e.authorName ? ` — ${mdEscape(e.authorName)}` : '';
-		const head = `- **${mdEscape(fmt(e.at))}** [${mdEscape(label(e.kind))}]${marks ? ' ' + marks : ''}`;
+		const body = markdownText(entryText(e, locale)).replace(/\r?\n/g, '  \n  ');
+		const who = e.authorName ? ` — ${markdownText(e.authorName)}` : '';
+		const head = `- **${markdownText(fmt(e.at))}** [${markdownText(label(e.kind))}]${marks ? ' ' + marks : ''}`;
 		lines.push(`${head} ${e.deletedAt ? `~~${body}~~` : body}${who}`);
 	}
 	return lines.join('\n') + '\n';

@@ -3,6 +3,8 @@
  * of blocks once, and each format (Markdown here, PDF in services/review-pdf.ts, the print layout in
  * the browser) renders the same blocks, so the formats cannot drift apart. Pure.
  */
+import { markdownLines, markdownText } from './markdown';
+
 export type Block =
 	| { kind: 'title'; text: string }
 	| { kind: 'heading'; text: string }
@@ -11,18 +13,12 @@ export type Block =
 	| { kind: 'fields'; pairs: [label: string, value: string][] }
 	| { kind: 'table'; head: string[]; rows: string[][] };
 
-/** Characters that would start Markdown structure when they open a line, or break a table cell. */
-function inline(text: string): string {
-	return text.replace(/\r\n?/g, '\n').replace(/([\\`*_[\]<>|])/g, '\\$1');
-}
+const inline = markdownText;
 
 function paragraph(text: string): string {
-	// Keep the author's line breaks (two trailing spaces = hard break) and stop a leading "#", "-",
-	// "1." or ">" in someone's text from turning into a heading or a list.
-	return inline(text)
-		.split('\n')
-		.map((line) => line.replace(/^(\s*)([#>+-]|\d+\.)/, '$1\\$2'))
-		.join('  \n');
+	// Keep the author's line breaks (two trailing spaces = hard break); a leading "#", "-", "1." or ">"
+	// in someone's text does not become a heading or a list.
+	return markdownLines(text).join('  \n');
 }
 
 function cell(text: string): string {
