@@ -154,6 +154,28 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	const resolveAccess = (userId: string, incidentId: string): Promise<RoomAccess> =>
 		(opts.accessResolver ?? getAccessResolver())(ctx, { userId, incidentId });
 
+	/**
+	 * Upgrades that arrive together (a reconnect storm after a restart or a network blip: every tab of
+	 * a user, every user of a room) share the session and access lookups already in flight instead of
+	 * queueing identical queries on the pool. Only in flight: a lookup that has settled is never reused,
+	 * and any change to sessions, users or memberships drops the shared ones, so an upgrade arriving
+	 * after a change always reads afresh. Re-checks of open sockets never share.
+	 */
+	const inFlightSessions = new Map<string, ReturnType<typeof validateSessionToken>>();
+	const inFlightAccess = new Map<string, Promise<RoomAccess>>();
+	const shared = <T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
+		let p = map.get(key);
+		if (!p) {
+			p = load();
+			map.set(key, p);
+			const forget = () => {
+				if (map.get(key) === p) map.delete(key);
+			};
+			p.then(forget, forget);
+		}
+		return p;
+	};
+
 	const reserve = (userId: string): boolean => {
 		const n = perUser.get(userId) ?? 0;
 		if (n >= opts.maxConnectionsPerUser) return false;
@@ -257,7 +279,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 
 		const token = readCookie(req.headers.cookie, SESSION_COOKIE);
 		if (!token) return { ok: false, status: 401, message: 'Sign in first' };
-		const valid = await validateSessionToken(ctx, token);
+		const valid = await shared(inFlightSessions, token, () => validateSessionToken(ctx, token));
 		if (!valid) return { ok: false, status: 401, message: 'Session expired or invalid' };
 		const userId = valid.user.id;
 
@@ -267,7 +289,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		}
 		let access: RoomAccess;
 		try {
-			access = await resolveAccess(userId, room);
+			access = await shared(inFlightAccess, `${userId} ${room}`, () => resolveAccess(userId, room));
 		} catch (error) {
 			unreserve(userId);
 			throw error;
@@ -425,6 +447,10 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 
 	// Logout, disable, role and membership changes apply to open sockets at once.
 	const unsubscribe = ctx.events.subscribe((event: AppEvent) => {
+		if (event.type === 'sessions.ended' || event.type === 'user.changed' || event.type === 'membership.changed') {
+			inFlightSessions.clear();
+			inFlightAccess.clear();
+		}
 		if (event.type === 'sessions.ended') {
 			for (const conn of connections) {
 				if (conn.user.id !== event.userId) continue;
