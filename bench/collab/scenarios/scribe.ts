@@ -16,7 +16,7 @@ export const scribe: Scenario = {
 	description:
 		'One writer, 10 updates/s (a Yjs insert into the notes carrying a timestamp), N readers in the same room; latency from send to each reader receiving it. Two full clients (real Y.Doc) in the room check convergence.',
 	async run(target, ctx) {
-		const sizes = ctx.quick ? [10, 100, 1000] : [10, 100, 500, 1000];
+		const sizes = ctx.quick ? [10, 1000] : [10, 100, 500, 1000];
 		const points: Point[] = [];
 		for (const n of sizes) {
 			// Client 0 is the writer; the other n are the readers.
@@ -25,7 +25,7 @@ export const scribe: Scenario = {
 				senders: 1,
 				hz: 10,
 				kind: 'update',
-				durationMs: ctx.quick ? 3000 : 8000,
+				durationMs: ctx.quick ? 1500 : 5000,
 				warmupMs: 300,
 				convergence: true
 			});
