@@ -28,7 +28,7 @@ export const awareness: Scenario = {
 				senders: CLIENTS,
 				hz: rate / CLIENTS,
 				kind: 'awareness',
-				durationMs: ctx.quick ? 1500 : 4000,
+				durationMs: ctx.quick ? 1500 : 3000,
 				warmupMs: 500,
 				convergence: false
 			});

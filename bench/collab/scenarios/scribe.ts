@@ -25,7 +25,7 @@ export const scribe: Scenario = {
 				senders: 1,
 				hz: 10,
 				kind: 'update',
-				durationMs: ctx.quick ? 1500 : 5000,
+				durationMs: ctx.quick ? 1500 : 4000,
 				warmupMs: 300,
 				convergence: true
 			});

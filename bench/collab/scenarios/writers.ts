@@ -28,7 +28,7 @@ export const writers: Scenario = {
 				senders: n,
 				hz: 5,
 				kind: 'update',
-				durationMs: ctx.quick ? 1500 : 5000,
+				durationMs: ctx.quick ? 1500 : 4000,
 				warmupMs: 500,
 				convergence: n === ladder[0]
 			});
