@@ -1,7 +1,9 @@
 /**
  * Faults (issue 10): SIGKILL the production process while clients write and check that everything it
  * acknowledged survives; cut client connections through a loopback proxy; merge two long offline
- * sessions. Ends with a figures line.
+ * sessions; scheduled reminders with two processes and across a restart, and PostgreSQL stopped and
+ * started under write load — both on a private PostgreSQL instance (support/private-postgres.ts), never
+ * the machine's shared server. Ends with a figures line. `RELIABILITY_PROFILE=full` for the issue's numbers.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -420,7 +422,7 @@ describe('connections cut and restored, and long offline sessions (in-process en
 // 3. Reminders across a restart and with two processes
 // ---------------------------------------------------------------------------------------------
 
-describe('scheduled reminders', () => {
+describe('scheduled reminders, referenced', () => {
 	it('reminders fire once: covered by tests/integration/jobs.test.ts (referenced, not duplicated)', () => {
 		const file = path.resolve(import.meta.dirname, '../integration/jobs.test.ts');
 		const src = fs.readFileSync(file, 'utf8');
@@ -432,6 +434,107 @@ describe('scheduled reminders', () => {
 		].filter((t) => src.includes(t));
 		expect(covering.length).toBe(4);
 		figures.add(`reminders once-only across restart and two nodes: ${covering.length} tests in tests/integration/jobs.test.ts`);
+	});
+});
+
+describe('scheduled reminders with two processes and across a restart (private PostgreSQL instance, production build)', () => {
+	let pg: PrivatePostgres | undefined;
+	const started: ProdServer[] = [];
+	let client: import('pg').Client | undefined;
+	afterAll(async () => {
+		await client?.end().catch(() => undefined);
+		for (const x of started) {
+			await x.kill();
+			fs.rmSync(x.dataDir, { recursive: true, force: true });
+		}
+		pg?.destroy();
+	});
+
+	it('fires each due reminder exactly once, whichever process runs the slot, and catches up once after both were killed', async (t) => {
+		if (!postgresBinDir()) {
+			figures.add('reminders with two processes: skipped (no PostgreSQL server binaries under /usr/lib/postgresql)');
+			t.skip();
+			return;
+		}
+		// The escalation-clocks job runs every 30 s on the :00 and :30 slots, each slot on one node (lease).
+		const slotMs = 30_000;
+		pg = await startPrivatePostgres();
+		const env = { DATABASE_URL: pg.url, LOG_LEVEL: 'info' };
+		const start = async () => {
+			const x = await startProdServer({ env });
+			started.push(x);
+			return x;
+		};
+		// One after the other: the second finds the demo data the first created.
+		let nodes = [await start(), await start()];
+		const cookie = await loginCookie(nodes[0]!, 'manager');
+		const create = async (title: string) => {
+			const res = await fetch(`${nodes[0]!.origin}/api/v1/incidents`, {
+				method: 'POST',
+				headers: { cookie, origin: nodes[0]!.origin, 'content-type': 'application/json' },
+				body: JSON.stringify({ title, impact: 'extensive', urgency: 'critical', declare: true })
+			});
+			expect(res.status).toBe(201);
+			return ((await res.json()) as { data: { id: string } }).data.id;
+		};
+		const first = await create('Reminder drill: both processes up');
+		const second = await create('Reminder drill: due while both were down');
+		const { default: pgLib } = await import('pg');
+		client = new pgLib.Client({ connectionString: pg.url });
+		await client.connect();
+		// Declared three hours ago: its report and update clocks are long overdue.
+		const makeOverdue = (id: string) =>
+			client!.query(
+				`update incidents set declared_at = declared_at - interval '3 hours', detected_at = detected_at - interval '3 hours' where id = $1`,
+				[id]
+			);
+		const sentFor = async (id: string) =>
+			(
+				await client!.query<{ key: string; stage: string }>('select key, stage from reminders_sent where incident_id = $1 order by key', [
+					id
+				])
+			).rows;
+		const allSent = async () => Number((await client!.query<{ n: string }>('select count(*) as n from reminders_sent')).rows[0]!.n);
+		const breachEntries = async (x: ProdServer, id: string) =>
+			listEntries(await readRoom(x, cookie, id)).filter((e) => e.author === null && e.kind === 'escalation');
+		const ticksLogged = (xs: ProdServer[]) =>
+			xs.map((x) => [...x.output().matchAll(/"msg":"escalation clocks"[^\n]*?"reminders":(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0));
+
+		// 1. Both processes up: the reminders of the overdue incident fire once, on one of them.
+		await makeOverdue(first);
+		expect(await waitUntil(async () => (await sentFor(first)).length > 0, 2 * slotMs + 15_000, 500)).toBe(true);
+		// One more slot on both nodes: nothing fires again.
+		await new Promise((r) => setTimeout(r, slotMs + 5000));
+		const firstSent = await sentFor(first);
+		const firstEntries = await breachEntries(nodes[1]!, first);
+		expect(firstSent.length).toBeGreaterThan(0);
+		expect(firstSent.some((r) => r.stage === 'breach')).toBe(true);
+		const texts = firstEntries.map((e) => e.text);
+		expect(new Set(texts).size).toBe(texts.length); // no timeline entry twice
+		expect(firstEntries.length).toBeGreaterThanOrEqual(firstSent.filter((r) => r.stage === 'breach').length);
+		const byNode = ticksLogged(nodes);
+
+		// 2. Both processes killed; the second incident comes due while nothing runs; both start again.
+		for (const x of nodes) await x.kill();
+		await makeOverdue(second);
+		expect(await sentFor(second)).toEqual([]);
+		nodes = [await start(), await start()];
+		expect(await waitUntil(async () => (await sentFor(second)).length > 0, 2 * slotMs + 15_000, 500)).toBe(true);
+		await new Promise((r) => setTimeout(r, slotMs + 5000));
+		const secondSent = await sentFor(second);
+		expect(secondSent.some((r) => r.stage === 'breach')).toBe(true);
+		// Caught up once; the first incident's reminders did not fire again after the restart.
+		expect(await sentFor(first)).toEqual(firstSent);
+		const secondEntries = await breachEntries(nodes[0]!, second);
+		const texts2 = secondEntries.map((e) => e.text);
+		expect(new Set(texts2).size).toBe(texts2.length);
+		expect((await breachEntries(nodes[0]!, first)).length).toBe(firstEntries.length);
+		// Sends logged by all four processes never exceed the claims (each claim is one insert, sent once).
+		const logged = ticksLogged(started).reduce((a, b) => a + b, 0);
+		expect(logged).toBeLessThanOrEqual(await allSent());
+		figures.add(
+			`reminders with two processes: ${firstSent.length} fired once (reminders sent by process 1/2, demo incidents included: ${byNode.join('/')}; each slot runs on one), ${secondSent.length} that came due while both were killed fired once after the restart, 0 twice`
+		);
 	});
 });
 
@@ -528,21 +631,29 @@ describe('PostgreSQL restarts under write load (private PostgreSQL instance, pro
 			// The other half while it is down: nothing of it may be acknowledged, and the app must say so.
 			const duringOutage: string[] = [];
 			let said: number | undefined;
+			let saidFailing = false;
+			const seen: string[] = [];
 			const ticks = Math.max(1, Math.floor(downMs / 100));
 			for (let k = 0; k < ticks; k++) {
 				duringOutage.push(...write(Math.ceil(perRound / 2 / ticks)));
-				if (said === undefined) {
+				if (said === undefined || !saidFailing) {
 					const h = await getHealth(origin);
-					if (h.status === 503 && h.body?.database?.reachable === false) {
-						said = performance.now() - stoppedAt;
-						reportedUnsaved = Math.max(reportedUnsaved, h.body.collab?.unsavedUpdates ?? 0);
+					seen.push(`${Math.round(performance.now() - stoppedAt)}ms:${h.status}:${JSON.stringify(h.body ?? {})}`);
+					if (said === undefined && h.status === 503 && h.body?.database?.reachable === false) said = performance.now() - stoppedAt;
+					if (h.status === 503 && h.body?.collab?.saving === 'failing') {
+						saidFailing = true;
+						reportedUnsaved = Math.max(reportedUnsaved, h.body.collab.unsavedUpdates ?? 0);
 					}
 				}
 				await sleep(Math.max(0, stoppedAt + ((k + 1) * downMs) / ticks - performance.now()));
 			}
 			const h = await getHealth(origin);
-			if (h.status === 503) reportedUnsaved = Math.max(reportedUnsaved, h.body?.collab?.unsavedUpdates ?? 0);
-			expect(said, `/api/health did not report the database as unreachable during outage ${r + 1}`).toBeDefined();
+			if (h.body?.collab?.saving === 'failing') reportedUnsaved = Math.max(reportedUnsaved, h.body.collab.unsavedUpdates ?? 0);
+			expect(
+				said,
+				`/api/health did not report the database as unreachable during outage ${r + 1}: ${seen.slice(0, 5).join(' | ')}; server exit ${s.proc.exitCode ?? s.proc.signalCode ?? 'none'}, output:\n${s.output().slice(-3000)}`
+			).toBeDefined();
+			expect(saidFailing, `/api/health did not report collab saving as failing during outage ${r + 1}: ${seen.join(' | ')}`).toBe(true);
 			saidDownMs.push(said!);
 			const acked = ackedNow();
 			ackedWhileDown += duringOutage.filter((id) => acked.has(id)).length;
@@ -587,7 +698,7 @@ describe('PostgreSQL restarts under write load (private PostgreSQL instance, pro
 		for (const c of clients) c.close();
 		const range = (xs: number[]) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))} ms`;
 		figures.add(
-			`${written} updates, ${restarts} PostgreSQL restarts (${modes.join('/')}, ${downMs / 1000} s down each), ${lost.length} acknowledged lost, ${ackedWhileDown} acknowledged while down; /api/health said "database unreachable" ${range(saidDownMs)} after the stop${reportedUnsaved > 0 ? ` (up to ${reportedUnsaved} updates waiting)` : ''}; healthy again ${range(healthBackMs)} and saving again ${range(savingBackMs)} after PostgreSQL was back`
+			`${written} updates, ${restarts} PostgreSQL restarts (${modes.join('/')}, ${downMs / 1000} s down each), ${lost.length} acknowledged lost, ${ackedWhileDown} acknowledged while down; /api/health said "database unreachable, collab saving failing" ${range(saidDownMs)} after the stop (up to ${reportedUnsaved} updates waiting); healthy again ${range(healthBackMs)} and saving again ${range(savingBackMs)} after PostgreSQL was back`
 		);
 	});
 });
