@@ -139,7 +139,8 @@ async function load(path: string, cookies: string[], loadMs: number) {
 					const r = await request({ path, cookie, agent, headers: BROWSER_ENCODINGS, bytesOnly: true });
 					bytes += r.bytes;
 					const c = r.headers['x-warroom-cache'];
-					if (c === 'hit' || c === 'miss') cached[c]++;
+					if (c === 'hit' || c === 'fast-hit') cached.hit++;
+					else if (c === 'miss') cached.miss++;
 					if (r.status === 200 && r.bytes > 1000) ok++;
 					else failed++;
 				} catch {

@@ -18,8 +18,10 @@ async function main(): Promise<void> {
 	// eslint-disable-next-line prefer-const
 	let handler: http.RequestListener | undefined;
 	const server = http.createServer((req, res) => {
-		if (handler) return handler(req, res);
-		res.writeHead(503, { 'retry-after': '1' }).end('Starting');
+		if (!handler) return res.writeHead(503, { 'retry-after': '1' }).end('Starting');
+		const h = handler;
+		if (hooks.intercept?.(req, res, () => h(req, res))) return;
+		h(req, res);
 	});
 	server.on('upgrade', (req, socket, head) => {
 		socket.on('error', () => socket.destroy());

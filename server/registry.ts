@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -7,10 +7,17 @@ import type { Duplex } from 'node:stream';
  * so there is exactly one copy of the app's modules (and of its database connection) per process.
  */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+/**
+ * A request the app may answer before the SvelteKit handler: return true to take it (the app then
+ * answers it, or hands it on with `next()`), false to let the handler have it.
+ */
+export type InterceptHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => boolean;
 
 export interface AppHooks {
 	/** WebSocket upgrades; the app answers unknown paths with 404 and closes the socket. */
 	upgrade?: UpgradeHandler;
+	/** Requests answered without the SvelteKit handler (kept status-board pages). */
+	intercept?: InterceptHandler;
 	/** Start the scheduled jobs (called once the HTTP server listens). */
 	startJobs?: () => void;
 	/** Called once the HTTP server listens, with its base URL (start-up banner). */

@@ -13,6 +13,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemo } from './demo';
 import { EventBus } from './events';
 import { log, setLogLevel } from './log';
 import { PageCache } from './page-cache';
+import { boardFastPath } from './board-fast-path';
 import { SESSION_COOKIE } from './auth/sessions';
 
 export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
@@ -119,6 +120,8 @@ async function boot(config: Config): Promise<App> {
 		}
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 	};
+	// Kept status-board pages are answered before SvelteKit (board-fast-path.ts).
+	hooks.intercept = boardFastPath(app);
 	hooks.startJobs = () => {
 		if (!config.jobsEnabled) return log.info('scheduled jobs are off in this process (WARROOM_JOBS=0)');
 		for (const start of jobStarters) start();

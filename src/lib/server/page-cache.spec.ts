@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from './events';
-import { acceptsGzip, PageCache } from './page-cache';
+import { acceptsGzip, boardPageKey, isBoardPage, PageCache } from './page-cache';
 
 function setup(maxAgeMs = 1000) {
 	const events = new EventBus();
@@ -182,5 +182,44 @@ describe('acceptsGzip', () => {
 		[null, false]
 	])('%j → %s', (header, expected) => {
 		expect(acceptsGzip(header)).toBe(expected);
+	});
+});
+
+describe('which pages are kept', () => {
+	it.each([
+		['/board', true],
+		['/board/kiosk', true],
+		['/board/__data.json', true],
+		['/board/share/abcdefgh.ijklmnop', true],
+		['/board/share/abc.def/__data.json', true],
+		['/board/links', false],
+		['/board/', false],
+		['/boards', false],
+		['/incidents', false],
+		['/board/share/a%2Fb', false]
+	])('%s → %s', (pathname, kept) => {
+		expect(isBoardPage(pathname)).toBe(kept);
+	});
+
+	const base = { method: 'GET', pathname: '/board', search: '', userId: 'u1', locale: 'en', timeZone: 'Asia/Shanghai', theme: 'auto' };
+	it('keys a page on everything it depends on', () => {
+		const key = boardPageKey(base)!;
+		for (const change of [
+			{ userId: 'u2' },
+			{ locale: 'zh-CN' },
+			{ timeZone: 'UTC' },
+			{ theme: 'dark' },
+			{ search: '?window=90' },
+			{ pathname: '/board/kiosk' }
+		])
+			expect(boardPageKey({ ...base, ...change })).not.toBe(key);
+		expect(boardPageKey({ ...base })).toBe(key);
+	});
+
+	it('keeps no page for another method or an anonymous viewer, except a share link', () => {
+		expect(boardPageKey({ ...base, method: 'POST' })).toBeNull();
+		expect(boardPageKey({ ...base, method: 'HEAD' })).toBeNull();
+		expect(boardPageKey({ ...base, userId: null })).toBeNull();
+		expect(boardPageKey({ ...base, userId: null, pathname: '/board/share/abc.def' })).not.toBeNull();
 	});
 });

@@ -168,20 +168,69 @@ export class PageCache {
 		return { at: this.now(), userId, status: response.status, headers, body };
 	}
 
-	private respond(entry: Entry, req: PageCacheRequest, outcome: 'hit' | 'miss', setCookies: string[] = []): Response {
-		const headers = new Headers(entry.headers);
-		for (const c of setCookies) headers.append('set-cookie', c);
-		headers.set('x-warroom-cache', outcome);
-		headers.append('vary', 'accept-encoding');
+	/**
+	 * The kept page for `key` as status, headers and bytes, or null: for the transport's fast path,
+	 * which answers without building a Request and a Response (see board-fast-path.ts).
+	 */
+	kept(key: string, gzip: boolean): KeptPage | null {
+		if (!this.enabled) return null;
+		const entry = this.fresh(key);
+		if (!entry) return null;
+		this.stats.hits++;
+		// Told apart from hits through SvelteKit so tests and benchmarks can see the fast path works.
+		return this.payload(entry, gzip, 'fast-hit');
+	}
+
+	private payload(entry: Entry, gzip: boolean, outcome: 'hit' | 'miss' | 'fast-hit'): KeptPage {
+		const headers: [string, string][] = [...entry.headers, ['x-warroom-cache', outcome], ['vary', 'accept-encoding']];
 		let body = entry.body;
-		if (req.acceptsGzip && entry.body.byteLength >= GZIP_MIN_BYTES) {
+		if (gzip && entry.body.byteLength >= GZIP_MIN_BYTES) {
 			entry.gzip ??= new Uint8Array(gzipSync(entry.body, { level: 6 }));
 			body = entry.gzip;
-			headers.set('content-encoding', 'gzip');
+			headers.push(['content-encoding', 'gzip']);
 		}
-		headers.set('content-length', String(body.byteLength));
-		return new Response(body, { status: entry.status, headers });
+		headers.push(['content-length', String(body.byteLength)]);
+		return { status: entry.status, headers, body };
 	}
+
+	private respond(entry: Entry, req: PageCacheRequest, outcome: 'hit' | 'miss', setCookies: string[] = []): Response {
+		const page = this.payload(entry, req.acceptsGzip, outcome);
+		const headers = new Headers();
+		for (const [name, value] of page.headers) headers.append(name, value);
+		for (const c of setCookies) headers.append('set-cookie', c);
+		return new Response(page.body, { status: page.status, headers });
+	}
+}
+
+export interface KeptPage {
+	status: number;
+	headers: [string, string][];
+	body: Uint8Array<ArrayBuffer>;
+}
+
+/** Status-board pages (and their client-navigation data) are the only ones kept rendered. */
+const BOARD_PAGE = /^\/board(?:\/kiosk|\/share\/[A-Za-z0-9_.-]{1,200})?(?:\/__data\.json)?$/;
+
+export function isBoardPage(pathname: string): boolean {
+	return BOARD_PAGE.test(pathname);
+}
+
+/**
+ * The cache key of a status-board page, or null when it must not be kept: signed-in pages are the
+ * viewer's; a share link's page is the token's (anyone holding it sees the same).
+ */
+export function boardPageKey(opts: {
+	method: string;
+	pathname: string;
+	search: string;
+	userId: string | null;
+	locale: string;
+	timeZone: string;
+	theme: string;
+}): string | null {
+	if (opts.method !== 'GET' || !isBoardPage(opts.pathname)) return null;
+	if (!opts.userId && !opts.pathname.startsWith('/board/share/')) return null;
+	return [opts.pathname, opts.search, opts.userId ?? '-', opts.locale, opts.timeZone, opts.theme].join('\n');
 }
 
 /** Whether an Accept-Encoding header accepts gzip (and does not refuse it with q=0). */
