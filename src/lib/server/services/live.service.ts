@@ -12,6 +12,8 @@ import { roomAccess } from './incident.service';
 export interface LiveMessage {
 	type: 'incident' | 'board' | 'notification';
 	incidentId?: string;
+	/** When the change was published (ms since the epoch): lets a client (or a benchmark) see how late it heard. */
+	at?: number;
 }
 
 const HEARTBEAT_MS = 25_000;
@@ -66,15 +68,16 @@ const frameOf = (m: LiveMessage) => encoder.encode(`event: ${m.type}\ndata: ${JS
  * only a restricted incident needs a per-user check (and only for the users listening).
  */
 async function dispatch(ctx: AppContext, listeners: Set<Listener>, e: AppEvent): Promise<void> {
+	const at = Date.now();
 	if (e.type === 'notification.created') {
-		const m: LiveMessage = { type: 'notification' };
+		const m: LiveMessage = { type: 'notification', at };
 		const frame = frameOf(m);
 		for (const l of listeners) if (l.userId === e.userId) l.send(m, frame);
 		return;
 	}
 	if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
 	const incidentId = e.incidentId ?? undefined;
-	const m: LiveMessage = { type: e.type === 'board.changed' ? 'board' : 'incident', incidentId };
+	const m: LiveMessage = { type: e.type === 'board.changed' ? 'board' : 'incident', incidentId, at };
 	const frame = frameOf(m);
 	const targets = [...listeners];
 	if (!incidentId) {
