@@ -266,6 +266,25 @@ describe(`requesting an update (${dbLabel})`, () => {
 		expect(must(await getBoard(ctx, exec.actor)).incidents[0]!.openRequests).toBe(1);
 	});
 
+	it('tells open boards as soon as a request is committed, from the board or from the war room, before the timeline entry', async () => {
+		const heard: string[] = [];
+		const off = ctx.events.subscribe((e) => {
+			if (e.type === 'board.changed' && e.incidentId === p1) heard.push(`board:${entries.length}`);
+		});
+		try {
+			entries.length = 0;
+			const { requestUpdate: escalationRequest } = await import('../../src/lib/server/services/escalation.service');
+			must(
+				await escalationRequest(ctx, manager.actor, { incidentId: p1, kind: 'question', text: 'From the war room: is the DR site up?' })
+			);
+		} finally {
+			off();
+		}
+		// One board event, published before the timeline entry was written (entries was still empty).
+		expect(heard).toEqual(['board:0']);
+		expect(entries).toHaveLength(1);
+	});
+
 	it('does not notify again when the same person clicks twice', async () => {
 		notices.length = 0;
 		const out = must(await requestUpdate(ctx, exec.actor, { incidentId: p1 }));

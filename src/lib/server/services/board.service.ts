@@ -698,7 +698,6 @@ export async function requestUpdate(
 	}
 	const r = await escalation.requestUpdate(ctx, actor, { incidentId: incident.id, kind: 'update', text: note ?? '' });
 	if (!r.ok) return r;
-	ctx.events.publish({ type: 'board.changed', incidentId: incident.id });
 	return ok({ requestId: r.value.id, created: true });
 }
 

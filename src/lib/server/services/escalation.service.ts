@@ -1210,10 +1210,11 @@ export async function requestUpdate(
 		});
 	});
 	const key = kind === 'update' ? 'report.timeline.updateRequested' : 'report.timeline.question';
+	// The board counts open requests: it hears of one as soon as it is committed, from the war room,
+	// the inbox or the board alike, before the timeline entry and the notifications.
 	await afterCommit(ctx, {
 		incidentId: incident.id,
 		what: 'update_request',
-		board: false,
 		entry: { kind: 'escalation', pinned: true, text: bi(key, { actor: actor.displayName, text: requestText }) }
 	});
 	await notify(ctx, {
