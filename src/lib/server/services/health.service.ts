@@ -15,7 +15,11 @@ export interface Health {
 	collabStats?: CollabStats;
 }
 
-export async function health(app: App): Promise<Health> {
+/**
+ * `detailed`: add the collaboration counts — for the operator (a request from this machine that did
+ * not come through a proxy) or an administrator, not for anyone who can reach the URL.
+ */
+export async function health(app: App, opts: { detailed?: boolean } = {}): Promise<Health> {
 	const reachable = await ping(app.ctx.db);
 	const collab = app.ctx.collab?.saveState?.();
 	return {
@@ -24,6 +28,13 @@ export async function health(app: App): Promise<Health> {
 		...(collab ? { collab } : {}),
 		version: app.version,
 		uptimeSeconds: Math.round((Date.now() - app.startedAt.getTime()) / 1000),
-		collabStats: collabStats(app)
+		...(opts.detailed ? { collabStats: collabStats(app) } : {})
 	};
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** A request from this machine itself, not relayed by a proxy (which would also connect from loopback). */
+export function isLocalOperator(address: string, headers: Headers): boolean {
+	return LOOPBACK.has(address) && !headers.has('x-forwarded-for') && !headers.has('forwarded');
 }
