@@ -126,3 +126,5 @@ async function main() {
 }
 
 await main();
+// Everything is stopped and written; a handle some library keeps (a pool, a timer) must not hold the run open.
+process.exit(0);
