@@ -102,6 +102,22 @@ describe('rendered page cache', () => {
 		expect(new Set(bodies)).toEqual(new Set(['shared']));
 	});
 
+	it('does not hand a request made after a change the render that started before it', async () => {
+		const t = setup();
+		let release!: () => void;
+		const gate = new Promise<void>((r) => (release = r));
+		const before = t.cache.serve(alice, async () => {
+			await gate;
+			return new Response('before the change', { headers: { 'content-type': 'text/html' } });
+		});
+		t.events.publish({ type: 'incident.changed', incidentId: 'i', what: 'status' });
+		const after = t.cache.serve(alice, t.page('after the change'));
+		release();
+		expect(await (await before).text()).toBe('before the change');
+		expect(await (await after).text()).toBe('after the change');
+		expect(await (await t.cache.serve(alice, t.page('unused'))).text()).toBe('after the change');
+	});
+
 	it.each([
 		['a redirect', () => new Response(null, { status: 303, headers: { location: '/login' } })],
 		['an error page', () => new Response('oops', { status: 500, headers: { 'content-type': 'text/html' } })],

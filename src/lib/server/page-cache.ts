@@ -46,13 +46,19 @@ interface Entry {
 	gzip?: Uint8Array<ArrayBuffer>;
 }
 
+interface Inflight {
+	promise: Promise<Entry | null>;
+	generation: number;
+	userGeneration: number;
+}
+
 /** Smaller bodies are not worth compressing. */
 const GZIP_MIN_BYTES = 1024;
 const CACHEABLE_TYPES = /^(text\/html|application\/json)\b/i;
 
 export class PageCache {
 	private readonly entries = new Map<string, Entry>();
-	private readonly inflight = new Map<string, Promise<Entry | null>>();
+	private readonly inflight = new Map<string, Inflight>();
 	private generation = 0;
 	private readonly userGenerations = new Map<string, number>();
 	private readonly maxEntries: number;
@@ -99,8 +105,10 @@ export class PageCache {
 			return this.respond(hit, req, 'hit');
 		}
 		const pending = this.inflight.get(req.key);
-		if (pending) {
-			const shared = await pending;
+		// Join a render only if nothing changed since it started: one that began before a change must
+		// not answer a request made after it (the browser refetches because of that change).
+		if (pending && pending.generation === this.generation && pending.userGeneration === this.userGeneration(req.userId)) {
+			const shared = await pending.promise;
 			if (shared) {
 				this.stats.hits++;
 				return this.respond(shared, req, 'hit');
@@ -113,7 +121,8 @@ export class PageCache {
 		const generation = this.generation;
 		const userGeneration = this.userGeneration(req.userId);
 		let settle!: (entry: Entry | null) => void;
-		this.inflight.set(req.key, new Promise((r) => (settle = r)));
+		const mine: Inflight = { promise: new Promise((r) => (settle = r)), generation, userGeneration };
+		this.inflight.set(req.key, mine);
 		try {
 			const response = await render();
 			const entry = await this.capture(response, req.userId);
@@ -131,7 +140,7 @@ export class PageCache {
 			settle(null);
 			throw error;
 		} finally {
-			this.inflight.delete(req.key);
+			if (this.inflight.get(req.key) === mine) this.inflight.delete(req.key);
 		}
 	}
 
