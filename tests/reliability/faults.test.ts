@@ -34,8 +34,9 @@ function entryUpdate(doc: Y.Doc, text: string, offline = false): { id: string; u
 
 /**
  * A client that speaks the protocol with acks, like the browser class: message n on a socket covers
- * the entries it carried; the first message on every socket is a sync step 2 with the whole local
- * document (so whatever was not acknowledged before is sent again); acked entries are remembered.
+ * the entries it carried; on every socket it answers the server's sync step 1 with a sync step 2 of
+ * what the server lacks (so whatever was not acknowledged before is sent again), which covers every
+ * entry it holds: once that message is acked, all of them are committed. Acked entries are remembered.
  */
 class AckingClient {
 	readonly doc = new Y.Doc();
@@ -69,10 +70,9 @@ class AckingClient {
 				this.ackedCount = 0;
 				this.connects++;
 				o.ws.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
-				// Message 1: everything we have (the server keeps what it lacks, ignores the rest).
-				this.carried.push(listEntries(this.doc).map((e) => e.id));
-				peer.syncStep2(Y.encodeStateAsUpdate(this.doc));
-				// And ask for what we lack (the answer is applied in onMessage).
+				// Ask for what we lack (the answer is applied in onMessage); the server's own sync step 1
+				// (its state vector) is answered there with what it lacks — not the whole document, which
+				// outgrows the 1 MiB frame limit past ~5,000 entries.
 				peer.send(syncStep1(Y.encodeStateVector(this.doc)));
 				return true;
 			}
@@ -87,6 +87,11 @@ class AckingClient {
 		if (type === MESSAGE_SYNC) {
 			const sub = decoding.readVarUint(d);
 			if (sub === 1 || sub === 2) Y.applyUpdate(this.doc, decoding.readVarUint8Array(d), 'server');
+			else if (sub === 0 && this.peer?.open) {
+				const serverState = decoding.readVarUint8Array(d);
+				this.carried.push(listEntries(this.doc).map((e) => e.id));
+				this.peer.syncStep2(Y.encodeStateAsUpdate(this.doc, serverState));
+			}
 		} else if (type === 100) {
 			const n = decoding.readVarUint(d);
 			for (let i = this.ackedCount; i < n && i < this.carried.length; i++) for (const id of this.carried[i]!) this.acked.add(id);
