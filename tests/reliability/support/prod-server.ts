@@ -27,7 +27,10 @@ export interface ProdServer {
 	origin: string;
 	dataDir: string;
 	proc: ChildProcess;
+	/** The last ~1–2 MB of stdout + stderr (older output is dropped; count lines with `onLine`). */
 	output(): string;
+	/** Calls `fn` with every complete line of stdout and stderr from now on (nothing is dropped). */
+	onLine(fn: (line: string) => void): void;
 	exited: Promise<number | null>;
 	/** SIGTERM and wait. */
 	stop(): Promise<void>;
@@ -59,12 +62,21 @@ export async function startProdServer(
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let out = '';
-	const keep = (d: Buffer) => {
-		out += d.toString();
-		if (out.length > 2_000_000) out = out.slice(-1_000_000);
+	const lineListeners: ((line: string) => void)[] = [];
+	const lineReader = () => {
+		let partial = '';
+		return (d: Buffer) => {
+			const text = d.toString();
+			out += text;
+			if (out.length > 2_000_000) out = out.slice(-1_000_000);
+			if (lineListeners.length === 0) return;
+			const lines = (partial + text).split('\n');
+			partial = lines.pop()!;
+			for (const line of lines) for (const fn of lineListeners) fn(line);
+		};
 	};
-	proc.stdout!.on('data', keep);
-	proc.stderr!.on('data', keep);
+	proc.stdout!.on('data', lineReader());
+	proc.stderr!.on('data', lineReader());
 	const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
 	const server: ProdServer = {
 		port,
@@ -72,6 +84,7 @@ export async function startProdServer(
 		dataDir,
 		proc,
 		output: () => out,
+		onLine: (fn) => void lineListeners.push(fn),
 		exited,
 		async stop() {
 			if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
