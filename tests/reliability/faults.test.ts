@@ -202,7 +202,10 @@ describe('SIGKILL while clients write (production build, PGlite)', () => {
 			expect(killsDone).toBe(kills);
 			expect(written).toBe(totalUpdates);
 			// Let the last acks arrive: every client resends what is unacknowledged on connect.
-			await waitUntil(() => clients.every((c) => c.unacked() === 0), 30_000, 50);
+			const allAcked = await waitUntil(() => clients.every((c) => c.unacked() === 0), 60_000, 50);
+			expect(allAcked, `${clients.reduce((n, c) => n + c.unacked(), 0)} updates still unacknowledged 60 s after the last restart`).toBe(
+				true
+			);
 
 			// A fresh process on the same data: every acknowledged entry is there.
 			await s.kill();
