@@ -57,6 +57,7 @@ export const awareness: Scenario = {
 		const d = cellMedian(t, SUSTAINED, 'updates/s', 'ours');
 		const b = cellMedian(t, SUSTAINED, 'updates/s', 'stock');
 		if (!Number.isFinite(d) || !Number.isFinite(b)) return [];
+		if (b === 0 && d === 0) return ['Max sustained awareness rate: neither B nor D held the lowest rate of the ladder — not measured'];
 		return [`Max sustained awareness rate: D ${d} vs 2 × B = ${2 * b} — ${d >= 2 * b ? 'met' : 'missed'}`];
 	}
 };
