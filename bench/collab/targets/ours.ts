@@ -12,8 +12,8 @@ import type { RunningTarget, TargetOptions } from '../types';
 import { freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
 
 const PASSWORD = 'bench-password-123';
-/** 64 × 20 sockets = 1,280: room for the 1,000-client points plus the full clients. */
-const USERS = 64;
+/** 96 × 20 sockets = 1,920: room for the 1,000-client points and the rooms scenario's 1,500 clients, plus the full clients. */
+const USERS = 96;
 const START_TIMEOUT_MS = 60_000;
 
 process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
