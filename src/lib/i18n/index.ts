@@ -69,7 +69,6 @@ export function translate(locale: Locale, key: string, params?: Params): string 
 	}
 	if (c.fixed !== null) return c.fixed;
 	const fmt = c.fmt;
-	const cacheKey = `${locale}\u0000${key}`;
 	const values: Record<string, string | number | Date | boolean> = {};
 	if (params) for (const [k, v] of Object.entries(params)) values[k] = v ?? '';
 	try {
@@ -77,8 +76,9 @@ export function translate(locale: Locale, key: string, params?: Params): string 
 	} catch (error) {
 		// A missing parameter is a programming error, but a war room must not go blank over it:
 		// show the message with what is known and leave the rest visible as {name}.
-		if (!warned.has(cacheKey)) {
-			warned.add(cacheKey);
+		const warnKey = `${locale}\u0000${key}`;
+		if (!warned.has(warnKey)) {
+			warned.add(warnKey);
 			console.warn(`i18n: ${key} (${locale}): ${error instanceof Error ? error.message : String(error)}`);
 		}
 		const source = catalogues[locale][key] ?? catalogues.en[key] ?? key;
