@@ -1,4 +1,5 @@
 import { getApp } from '$lib/server/app';
+import { THEME_COOKIE } from '$lib/server/request-prefs';
 import { unreadCount } from '$lib/server/services/notification.service';
 import type { LayoutServerLoad } from './$types';
 
@@ -7,7 +8,7 @@ export const load: LayoutServerLoad = async ({ locals, cookies }) => {
 	return {
 		locale: locals.locale,
 		timeZone: locals.timeZone,
-		theme: (cookies.get('warroom_theme') ?? 'auto') as 'auto' | 'light' | 'dark',
+		theme: (cookies.get(THEME_COOKIE) ?? 'auto') as 'auto' | 'light' | 'dark',
 		user: u ? { id: u.id, username: u.username, displayName: u.display_name, globalRole: u.global_role } : null,
 		unread: locals.actor ? await unreadCount((await getApp()).ctx, locals.actor) : 0
 	};

@@ -2,6 +2,7 @@ import { fail, redirect } from '@sveltejs/kit';
 import { getApp } from '$lib/server/app';
 import { SESSION_COOKIE, sessionCookieOptions } from '$lib/server/auth/sessions';
 import { clientAddress } from '$lib/server/http';
+import { LANG_COOKIE } from '$lib/server/request-prefs';
 import { login } from '$lib/server/services/auth.service';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -41,8 +42,8 @@ export const actions: Actions = {
 			result.value.token,
 			sessionCookieOptions(ctx, { secure: event.url.protocol === 'https:', createdAt: result.value.session.created_at })
 		);
-		if (!event.cookies.get('warroom_lang'))
-			event.cookies.set('warroom_lang', result.value.user.locale, {
+		if (!event.cookies.get(LANG_COOKIE))
+			event.cookies.set(LANG_COOKIE, result.value.user.locale, {
 				path: '/',
 				httpOnly: false,
 				sameSite: 'lax',

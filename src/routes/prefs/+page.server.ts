@@ -1,6 +1,7 @@
 import { redirect } from '@sveltejs/kit';
 import { isLocale } from '$lib/i18n';
 import { getApp } from '$lib/server/app';
+import { LANG_COOKIE, THEME_COOKIE } from '$lib/server/request-prefs';
 import { updateOwnPreferences } from '$lib/server/services/users.service';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -18,7 +19,7 @@ export const actions: Actions = {
 		const form = await request.formData();
 		const lang = form.get('lang');
 		if (isLocale(lang)) {
-			cookies.set('warroom_lang', lang, { path: '/', httpOnly: false, sameSite: 'lax', maxAge: YEAR_S, secure: url.protocol === 'https:' });
+			cookies.set(LANG_COOKIE, lang, { path: '/', httpOnly: false, sameSite: 'lax', maxAge: YEAR_S, secure: url.protocol === 'https:' });
 			if (locals.actor) await updateOwnPreferences((await getApp()).ctx, locals.actor, { locale: lang });
 		}
 		redirect(303, back(form));
@@ -27,7 +28,7 @@ export const actions: Actions = {
 		const form = await request.formData();
 		const theme = String(form.get('theme'));
 		if (['auto', 'light', 'dark'].includes(theme))
-			cookies.set('warroom_theme', theme, {
+			cookies.set(THEME_COOKIE, theme, {
 				path: '/',
 				httpOnly: false,
 				sameSite: 'lax',
