@@ -470,6 +470,47 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(listEntries(b.doc).map((e) => e.text)).toEqual(Array.from({ length: 35 }, (_, i) => `entry ${i}`));
 	});
 
+	it('folds a long log (left by a process killed before it compacted) right after loading it', async () => {
+		const room = randomUUID();
+		// 40 rows written by "another process" that never compacted: one entry per row.
+		const writer = new Y.Doc();
+		const rows: { doc: string; update: Uint8Array; node_id: string }[] = [];
+		writer.on('update', (u: Uint8Array) => rows.push({ doc: room, update: u, node_id: 'killed-node' }));
+		for (let i = 0; i < 40; i++) entry(writer, `row ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+		await ctx.db.insertInto('collab_updates').values(rows).execute();
+		expect(await logRows(room)).toBe(40);
+
+		const h = await harness({ compactAfterRows: 25 });
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		expect(listEntries(a.doc)).toHaveLength(40);
+		// Nobody writes: the load itself triggers the compaction.
+		await waitFor(async () => (await logRows(room)) === 0, 'the log to be folded');
+		const snap = await ctx.db.selectFrom('collab_snapshots').select('state').where('doc', '=', room).executeTakeFirstOrThrow();
+		const fromSnapshot = new Y.Doc();
+		Y.applyUpdate(fromSnapshot, snap.state);
+		expect(listEntries(fromSnapshot).map((e) => e.text)).toEqual(Array.from({ length: 40 }, (_, i) => `row ${i}`));
+	});
+
+	it('leaves a single snapshot behind when an idle room unloads', async () => {
+		const h = await harness({ roomIdleMs: 50, compactAfterRows: 1000, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		for (let i = 0; i < 5; i++) {
+			const before = a.acked();
+			entry(a.doc, `entry ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+			await waitFor(() => a.acked() > before, `ack ${i}`);
+		}
+		expect(await logRows(room)).toBeGreaterThanOrEqual(5);
+		a.destroy();
+		await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the room to unload');
+		expect(await logRows(room)).toBe(0);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(Array.from({ length: 5 }, (_, i) => `entry ${i}`));
+	});
+
 	it('never loses a row that commits with a lower id than a snapshot (a slow writer in another process)', async () => {
 		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
 		const room = randomUUID();

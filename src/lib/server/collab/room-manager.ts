@@ -80,6 +80,8 @@ export class Room {
 	/** Log ids announced by other processes while this room was loading. */
 	missedWhileLoading: string[] = [];
 	unloadTimer: NodeJS.Timeout | undefined;
+	/** The compaction of this room's log in progress (one at a time per room in this process). */
+	compacting: Promise<void> | undefined;
 	destroyed = false;
 
 	constructor(readonly name: string) {
@@ -237,27 +239,24 @@ export class RoomManager {
 			if (changed.length > 0) room.broadcast.awarenessChanged(changed);
 		});
 		room.loading = false;
+		// A long log (a process killed before it could compact, or a busy room on another node) is folded
+		// once, right after this load has answered its first clients: every later cold load then reads
+		// one snapshot, however long the history (bench/collab cold-load).
+		if (rows.length >= this.opts.compactAfterRows) setTimeout(() => void this.compactRoom(room), 0);
 		const missed = room.missedWhileLoading;
 		room.missedWhileLoading = [];
 		if (missed.length > 0) await this.fetchRemote(room, missed);
 	}
 
 	/**
-	 * Snapshot + every remaining log row, read in one repeatable-read snapshot so a concurrent
-	 * compaction cannot split them. Every row, not "rows after upto_id": ids are handed out at insert
+	 * Snapshot + every remaining log row, read in one statement (one consistent view of both tables) so
+	 * a concurrent compaction cannot split them. Every row, not "rows after upto_id": ids are handed out at insert
 	 * time but become visible at commit, so a row with a lower id than the snapshot's may commit after
 	 * the compaction ran. Compaction deletes exactly the rows it folded, so whatever is left is needed
 	 * (or harmless: applying an update twice is a no-op in Yjs).
 	 */
 	private readDocument(name: string) {
-		return this.ctx.db
-			.transaction()
-			.setIsolationLevel('repeatable read')
-			.execute(async (trx) => {
-				const snapshot = await collabRepo.findSnapshot(trx, name);
-				const rows = await collabRepo.listAfter(trx, name, '0');
-				return { snapshot, rows };
-			});
+		return collabRepo.readDocument(this.ctx.db, name);
 	}
 
 	private onDocUpdate(room: Room, update: Uint8Array, origin: unknown): void {
@@ -363,16 +362,22 @@ export class RoomManager {
 			for (const w of b.waiters) w.resolve();
 			if (b.updates.length > 0) room.rowsSinceSnapshot++;
 		}
-		for (const [room] of taken) {
-			if (room.rowsSinceSnapshot >= this.opts.compactAfterRows) {
-				try {
-					await this.compact(room.name);
+		for (const [room] of taken) if (room.rowsSinceSnapshot >= this.opts.compactAfterRows) await this.compactRoom(room);
+	}
+
+	/** Compacts a room's log (never throws: a failure is logged and the next trigger tries again). */
+	private compactRoom(room: Room): Promise<void> {
+		room.compacting ??= this.compact(room.name)
+			.then(
+				() => {
 					room.rowsSinceSnapshot = 0;
-				} catch (error) {
-					log.error('collab: compaction failed; the log keeps growing until the next try', { error, doc: room.name });
-				}
-			}
-		}
+				},
+				(error: unknown) => log.error('collab: compaction failed; the log keeps growing until the next try', { error, doc: room.name })
+			)
+			.finally(() => {
+				room.compacting = undefined;
+			});
+		return room.compacting;
 	}
 
 	/**
@@ -471,6 +476,8 @@ export class RoomManager {
 	private async unload(room: Room): Promise<void> {
 		if (room.busy) return;
 		await this.flushNow();
+		// Leave one snapshot behind: the next cold load of this incident reads a single row.
+		if (room.rowsSinceSnapshot > 0 && !room.destroyed && !this.closed) await this.compactRoom(room);
 		// Someone may have joined while we flushed, or the flush failed and the batch is back.
 		if (room.busy || this.dirty.has(room) || room.destroyed) return;
 		if (this.rooms.get(room.name)?.room === room) this.rooms.delete(room.name);

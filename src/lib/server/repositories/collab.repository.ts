@@ -28,6 +28,27 @@ export async function append(db: Q, rows: { doc: string; update: Uint8Array; nod
 	return inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
 }
 
+/**
+ * A document's snapshot and every log row left, in one statement: a single statement reads one
+ * snapshot of the database even under READ COMMITTED, so a concurrent compaction (new snapshot +
+ * deleted rows, one transaction) is seen either wholly or not at all — without the four extra round
+ * trips of an explicit repeatable-read transaction on every room load.
+ */
+export async function readDocument(db: Q, doc: string): Promise<{ snapshot: Snapshot | undefined; rows: LogRow[] }> {
+	const result = await sql<{ kind: number; id: string | number | bigint; data: Uint8Array }>`
+		select 0 as kind, upto_id as id, state as data from collab_snapshots where doc = ${doc}
+		union all
+		select 1 as kind, id, "update" as data from collab_updates where doc = ${doc}
+		order by kind, id`.execute(db);
+	let snapshot: Snapshot | undefined;
+	const rows: LogRow[] = [];
+	for (const r of result.rows) {
+		if (Number(r.kind) === 0) snapshot = { state: r.data, uptoId: String(r.id) };
+		else rows.push({ id: String(r.id), update: r.data });
+	}
+	return { snapshot, rows };
+}
+
 export async function findSnapshot(db: Q, doc: string): Promise<Snapshot | undefined> {
 	const row = await db.selectFrom('collab_snapshots').select(['state', 'upto_id']).where('doc', '=', doc).executeTakeFirst();
 	return row ? { state: row.state, uptoId: String(row.upto_id) } : undefined;
