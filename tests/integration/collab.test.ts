@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
@@ -164,6 +165,33 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const u = await user('admin');
 			const res = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
 			expect('status' in res && res.status).toBe(403);
+		});
+
+		it('a user whose access was taken away a moment after a granted upgrade (the decision is not reused across a change)', async () => {
+			const denied = new Set<string>();
+			let asked = 0;
+			const h = await harness({
+				accessResolver: async (_ctx, { incidentId }) => {
+					asked++;
+					return denied.has(incidentId) ? 'none' : 'write';
+				}
+			});
+			const room = randomUUID();
+			const u = await user();
+			const sockets: WebSocket[] = [];
+			for (let i = 0; i < 3; i++) {
+				const res = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
+				if (!('ws' in res)) throw new Error(`upgrade ${i} refused: ${res.status}`);
+				sockets.push(res.ws);
+			}
+			// A reconnect storm asks once per user and room.
+			expect(asked).toBe(1);
+			denied.add(room);
+			ctx.events.publish({ type: 'membership.changed', incidentId: room, userId: u.id });
+			const res = await rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie });
+			expect('status' in res && res.status).toBe(403);
+			expect(asked).toBeGreaterThanOrEqual(2);
+			for (const ws of sockets) ws.terminate();
 		});
 
 		it('an id that is not an incident id under the default rule', async () => {

@@ -73,6 +73,9 @@ export const DEFAULT_COLLAB_OPTIONS: Omit<CollabServerOptions, 'nodeId'> = {
 };
 
 let nextConnectionId = 1;
+/** How long an upgrade may reuse an access decision (dropped at once on any relevant change). */
+const ACCESS_CACHE_MS = 5_000;
+const ACCESS_CACHE_MAX = 10_000;
 
 class Connection implements RoomPeer {
 	readonly id = nextConnectionId++;
@@ -163,6 +166,27 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	 */
 	const inFlightSessions = new Map<string, ReturnType<typeof validateSessionToken>>();
 	const inFlightAccess = new Map<string, Promise<RoomAccess>>();
+	/**
+	 * Settled access decisions for upgrades, kept a few seconds like validated sessions (auth/sessions.ts):
+	 * a reconnect storm of one room asks once per user, not once per socket. Any session, user,
+	 * membership or incident change drops them all (the bus relays those between processes), so an
+	 * upgrade after a change reads afresh; re-checks of open sockets never use them.
+	 */
+	const accessCache = new Map<string, { at: number; access: RoomAccess }>();
+	let accessGeneration = 0;
+	const cachedAccess = async (userId: string, room: string): Promise<RoomAccess> => {
+		const key = `${userId} ${room}`;
+		const hit = accessCache.get(key);
+		if (hit && Date.now() - hit.at < ACCESS_CACHE_MS) return hit.access;
+		const generation = accessGeneration;
+		const access = await shared(inFlightAccess, key, () => resolveAccess(userId, room));
+		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
+		if (generation === accessGeneration) {
+			if (accessCache.size >= ACCESS_CACHE_MAX) accessCache.clear();
+			accessCache.set(key, { at: Date.now(), access });
+		}
+		return access;
+	};
 	const shared = <T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
 		let p = map.get(key);
 		if (!p) {
@@ -289,7 +313,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		}
 		let access: RoomAccess;
 		try {
-			access = await shared(inFlightAccess, `${userId} ${room}`, () => resolveAccess(userId, room));
+			access = await cachedAccess(userId, room);
 		} catch (error) {
 			unreserve(userId);
 			throw error;
@@ -447,9 +471,16 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 
 	// Logout, disable, role and membership changes apply to open sockets at once.
 	const unsubscribe = ctx.events.subscribe((event: AppEvent) => {
-		if (event.type === 'sessions.ended' || event.type === 'user.changed' || event.type === 'membership.changed') {
+		if (
+			event.type === 'sessions.ended' ||
+			event.type === 'user.changed' ||
+			event.type === 'membership.changed' ||
+			event.type === 'incident.changed'
+		) {
 			inFlightSessions.clear();
 			inFlightAccess.clear();
+			accessCache.clear();
+			accessGeneration++;
 		}
 		if (event.type === 'sessions.ended') {
 			for (const conn of connections) {

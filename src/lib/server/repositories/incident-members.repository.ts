@@ -42,6 +42,28 @@ export function findActive(db: Q, opts: { incidentId: string; userId: string }):
 		.executeTakeFirst();
 }
 
+/**
+ * What decides a user's access to an incident's room, in one round trip (every WebSocket upgrade asks):
+ * the user's global role and disabled flag, the incident's restricted flag and the user's active
+ * incident role. Undefined when the user or the incident does not exist.
+ */
+export function accessFacts(
+	db: Q,
+	opts: { incidentId: string; userId: string }
+): Promise<
+	{ global_role: UserRow['global_role']; disabled: boolean; restricted: boolean; member_role: IncidentMemberRow['role'] | null } | undefined
+> {
+	return db
+		.selectFrom('incidents as i')
+		.innerJoin('users as u', (j) => j.on('u.id', '=', opts.userId))
+		.leftJoin('incident_members as m', (j) =>
+			j.onRef('m.incident_id', '=', 'i.id').onRef('m.user_id', '=', 'u.id').on('m.removed_at', 'is', null)
+		)
+		.select(['u.global_role', 'u.disabled', 'i.restricted', 'm.role as member_role'])
+		.where('i.id', '=', opts.incidentId)
+		.executeTakeFirst();
+}
+
 export function findActiveManager(db: Q, incidentId: string): Promise<IncidentMemberRow | undefined> {
 	return db
 		.selectFrom('incident_members')

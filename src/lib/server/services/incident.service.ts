@@ -735,12 +735,14 @@ export async function listIncidents(
  * (viewers, observers, non-member responders — the socket drops their updates) or `none`.
  */
 export async function roomAccess(ctx: AppContext, opts: { userId: string; incidentId: string }): Promise<'write' | 'read' | 'none'> {
-	const user = await usersRepo.findById(ctx.db, opts.userId);
-	if (!user || user.disabled) return 'none';
-	const incident = await incidentsRepo.findById(ctx.db, opts.incidentId);
-	if (!incident) return 'none';
-	const member = await membersRepo.findActive(ctx.db, { incidentId: incident.id, userId: user.id });
-	const input = { globalRole: user.global_role, incidentRole: member?.role ?? null, member: !!member, restricted: incident.restricted };
+	const facts = await membersRepo.accessFacts(ctx.db, opts);
+	if (!facts || facts.disabled) return 'none';
+	const input = {
+		globalRole: facts.global_role,
+		incidentRole: facts.member_role,
+		member: facts.member_role !== null,
+		restricted: facts.restricted
+	};
 	if (whyNot({ ...input, operation: 'view_incident' })) return 'none';
 	return whyNot({ ...input, operation: 'write_timeline' }) ? 'read' : 'write';
 }
