@@ -3,7 +3,9 @@ import {
 	dingtalkRequest,
 	emailFor,
 	feishuRequest,
+	inertMarkdown,
 	judgeResponse,
+	oneLine,
 	slackRequest,
 	teamsRequest,
 	truncateBytes,
@@ -170,6 +172,125 @@ describe('outbound formats', () => {
 			subject: message.title,
 			text: `${message.body}\n\n${message.openLabel}: ${message.url}\n`
 		});
+	});
+});
+
+const WJ = '\u2060';
+const cfg = { url: 'https://x.test/' };
+/** Markdown that would be a link or image, raw HTML/autolink/mention, or an entity, in CommonMark. */
+const INLINE_MARKUP = /\]\s*[([:]|<[A-Za-z/!?@]|&(#|[A-Za-z][A-Za-z0-9]*;)/;
+/** A line that would start a block (heading, quote, list, rule, setext underline, fence, table, HTML, code). */
+const BLOCK_LINE = /^(?:[ \t]*(?:[#>*+\-=_~`|<[!]|\d{1,9}[.)])| {4}|\t)/m;
+const HOSTILE_BODY = [
+	'[Reset your password](https://evil.example/login) ![x](https://evil.example/p.png) [ref]: https://evil.example',
+	'# URGENT: wire the money',
+	'Fake heading',
+	'===',
+	'> quoted',
+	'- item',
+	'1. item',
+	'```',
+	'    indented code',
+	'| a | b |',
+	'<font color="warning">red</font> <script>alert(1)</script> <@all> <at>everyone</at> <https://evil.example>',
+	'&lt;script&gt; &#91;x&#93;&#40;https://evil.example&#41; @all @所有人',
+	'',
+	'[Open in Warroom](https://evil.example/phish)'
+].join('\n');
+
+describe('people’s text in Markdown-rendering receivers', () => {
+	it('leaves ordinary text unchanged', () => {
+		for (const t of ['柜面与网银交易超时。', 'R&D < 5 ms, a > b, [P1], see above (10:30)', 'Restart DB-01 (10:30) → ok', message.body])
+			expect(inertMarkdown(t)).toBe(t);
+	});
+
+	it('breaks links, images, HTML, mentions, entities and line-start blocks, and keeps the text', () => {
+		const out = inertMarkdown(HOSTILE_BODY);
+		expect(out).not.toMatch(INLINE_MARKUP);
+		expect(out).not.toMatch(BLOCK_LINE);
+		expect(out.split(WJ).join('')).toBe(HOSTILE_BODY);
+		expect(out.split('\n')[0]).toBe(
+			`${WJ}[Reset your password]${WJ}(https://evil.example/login) ![x]${WJ}(https://evil.example/p.png) [ref]${WJ}: https://evil.example`
+		);
+		expect(out.split('\n')[1]).toBe(`${WJ}# URGENT: wire the money`);
+		expect(out).toContain(`<${WJ}@all> <${WJ}at>everyone<${WJ}/at>`);
+	});
+
+	it('writes a title on one line, without control characters', () => {
+		expect(oneLine('P1\r\nBcc: victim@evil.example\nSubject: x\u2028y\u0007\u001b[31m')).toBe(
+			'P1 Bcc: victim@evil.example Subject: x y[31m'
+		);
+	});
+
+	it('keeps WeCom, DingTalk and Teams messages to our own heading and link', () => {
+		const evil = { ...message, title: '[t](https://evil.example) <@all>\n# h', body: HOSTILE_BODY };
+		const wecom = (JSON.parse(wecomRequest({ config: cfg, message: evil }).body) as { markdown: { content: string } }).markdown.content;
+		const lines = wecom.split('\n');
+		expect(lines[0]).toBe(`**[t]${WJ}(https://evil.example) <${WJ}@all> # h**`);
+		expect(lines.at(-1)).toBe(`[${message.openLabel}](${message.url})`);
+		expect(lines.slice(0, -1).join('\n')).not.toMatch(INLINE_MARKUP);
+		expect(lines.slice(1, -1).join('\n')).not.toMatch(BLOCK_LINE);
+
+		const ding = JSON.parse(dingtalkRequest({ config: cfg, message: evil, now }).body) as { markdown: { title: string; text: string } };
+		const dl = ding.markdown.text.split('\n');
+		expect(ding.markdown.title).toBe('[t](https://evil.example) <@all> # h');
+		expect(dl[0]).toBe(`#### [t]${WJ}(https://evil.example) <${WJ}@all> # h`);
+		expect(dl.at(-1)).toBe(`[${message.openLabel}](${message.url})`);
+		expect(dl.slice(0, -1).join('\n')).not.toMatch(INLINE_MARKUP);
+		expect(dl.slice(1, -1).join('\n')).not.toMatch(BLOCK_LINE);
+		expect(JSON.stringify(ding)).not.toMatch(/"(at|isAtAll|atMobiles)"/);
+
+		const teams = JSON.parse(teamsRequest({ config: cfg, message: evil }).body) as {
+			attachments: { content: { body: { text: string }[]; msteams?: unknown } }[];
+		};
+		const [title, body] = teams.attachments[0]!.content.body;
+		expect(title!.text).toBe(`${WJ}[t]${WJ}(https://evil.example) <${WJ}@all> # h`);
+		expect(body!.text).toBe(inertMarkdown(HOSTILE_BODY));
+		expect(teams.attachments[0]!.content.msteams).toBeUndefined();
+	});
+
+	it('keeps Slack to its escapes: no link, mention or special command from the text', () => {
+		const evil = { ...message, title: 'x\n<!channel>', body: '<!here> <@U012AB> <https://evil.example|click> &amp; a' };
+		const req = JSON.parse(slackRequest({ config: cfg, message: evil }).body) as {
+			text: string;
+			blocks: { text: { type: string; text: string } }[];
+		};
+		expect(req.blocks[0]!.text).toEqual({ type: 'plain_text', text: 'x <!channel>', emoji: true });
+		expect(req.blocks[1]!.text.text).toBe(
+			`&lt;!here&gt; &lt;@U012AB&gt; &lt;https://evil.example|click&gt; &amp;amp; a\n<${message.url}|${message.openLabel}>`
+		);
+		expect(req.text).toBe('x &lt;!channel&gt;\n&lt;!here&gt; &lt;@U012AB&gt; &lt;https://evil.example|click&gt; &amp;amp; a');
+	});
+
+	it('gives Feishu plain text elements only, and the title on one line', () => {
+		const evil = { ...message, title: 'a\r\nb', body: '<at user_id="all">所有人</at>\n[x](https://evil.example)' };
+		const post = (
+			JSON.parse(feishuRequest({ config: cfg, message: evil, now }).body) as {
+				content: { post: { zh_cn: { title: string; content: { tag: string; text: string; href?: string }[][] } } };
+			}
+		).content.post.zh_cn;
+		expect(post.title).toBe('a b');
+		expect(post.content).toEqual([
+			[{ tag: 'text', text: '<at user_id="all">所有人</at>' }],
+			[{ tag: 'text', text: '[x](https://evil.example)' }],
+			[{ tag: 'a', text: message.openLabel, href: message.url }]
+		]);
+	});
+
+	it('never puts a line break into an e-mail subject', () => {
+		const mail = emailFor({
+			config: { host: 'h', port: 25, security: 'none', from: 'a@b.cn', to: ['c@d.cn'] },
+			message: { ...message, title: 'P1\r\nBcc: victim@evil.example', body: 'line\r\n.\r\nMAIL FROM:<x@evil.example>' }
+		});
+		expect(mail.subject).toBe('P1 Bcc: victim@evil.example');
+		// The body is the text as written: nodemailer base64-encodes it, so no line of it reaches SMTP as is.
+		expect(mail.text).toBe(`line\r\n.\r\nMAIL FROM:<x@evil.example>\n\n${message.openLabel}: ${message.url}\n`);
+	});
+
+	it('sends the generic webhook the text as data, unchanged', () => {
+		const evil = { ...message, title: 'a\r\n"}],{"x":1', body: HOSTILE_BODY };
+		const req = webhookRequest({ config: { url: cfg.url, secret: 'whsec-0123456789abcdef' }, message: evil, deliveryId: 'd', now });
+		expect(JSON.parse(req.body)).toMatchObject({ title: evil.title, body: HOSTILE_BODY });
 	});
 });
 

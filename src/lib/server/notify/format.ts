@@ -11,6 +11,11 @@
  *   `timestamp` (seconds) and `sign` in the body;
  * - Slack: `{"text":fallback,"blocks":[header, section]}`;
  * - Microsoft Teams: a message with one Adaptive Card attachment.
+ *
+ * Titles and bodies carry people's text (incident titles, reasons, questions from head office). It
+ * goes out as data: JSON-encoded for the webhook and Feishu's plain-text elements, Slack-escaped for
+ * Slack, made inert for the receivers that render Markdown (`inertMarkdown`), and a title is one line
+ * everywhere it becomes a heading or an e-mail subject (`oneLine`).
  */
 import type { ChannelKind, EmailChannelConfig, HttpChannelConfig, HttpKind } from './channels';
 import { dingtalkSign, feishuSign, webhookSignature } from './sign';
@@ -72,6 +77,51 @@ export function truncateBytes(s: string, max: number): string {
 	return out + '…';
 }
 
+/** U+2060 WORD JOINER: invisible and not whitespace, so it stops a Markdown construct from forming. */
+const WORD_JOINER = '\u2060';
+
+/** A line that Markdown would read as a block (heading, quote, list, rule, setext underline, fence, table, HTML, code). */
+const BLOCK_START = /^(?:[ \t]*(?:[#>*+\-=_~`|<[!]|\d{1,9}[.)])| {4}|\t)/;
+
+/**
+ * People's text for a receiver that renders Markdown (WeCom and DingTalk robots, Teams TextBlocks),
+ * kept as text: it cannot add a link or image (`](`, `][`, `]:`), an HTML tag, autolink or mention
+ * (`<font>`, `<http://…>`, `<@all>`, `<at>`), an entity that decodes to markup, or a block — a
+ * heading, quote, list or setext underline that would pass for our own heading or link line.
+ *
+ * A word joiner goes where it breaks the construct, rather than backslashes or entities: the
+ * robots' renderers are not CommonMark and are not documented to honour either (`\[x\](u)` is
+ * still a link where backslashes are not escapes, and an entity the renderer does not decode shows
+ * as `&lt;`), while a word joiner is invisible and no parser joins across it. Text without such
+ * constructs comes out unchanged, and removing the word joiners gives back the original (with its
+ * line breaks as `\n`). A bare address (`https://…`) stays visible text; a receiver may still make
+ * it clickable, but it cannot hide it behind other words.
+ */
+export function inertMarkdown(s: string): string {
+	return s
+		.split(/\r\n|\r|\n/)
+		.map((line) => inertInline(BLOCK_START.test(line) ? WORD_JOINER + line : line))
+		.join('\n');
+}
+
+/** `inertMarkdown` for one line inside our own markup (after `#### `, between `**`): no block can start there. */
+function inertInline(line: string): string {
+	return line
+		.replace(/\](?=\s*[([:])/g, ']' + WORD_JOINER)
+		.replace(/<(?=[A-Za-z/!?@])/g, '<' + WORD_JOINER)
+		.replace(/&(?=#|[A-Za-z][A-Za-z0-9]*;)/g, '&' + WORD_JOINER);
+}
+
+/** A title or subject on one line: line breaks become spaces, other control characters are dropped. */
+export function oneLine(s: string): string {
+	return (
+		s
+			.replace(/\r\n|[\r\n\u0085\u2028\u2029\v\f]/g, ' ')
+			// eslint-disable-next-line no-control-regex -- removing control characters is the point
+			.replace(/[\u0000-\u0008\u000E-\u001F\u007F-\u009F]/g, '')
+	);
+}
+
 function appendQuery(url: string, query: string): string {
 	const hashAt = url.indexOf('#');
 	const base = hashAt >= 0 ? url.slice(0, hashAt) : url;
@@ -110,24 +160,28 @@ export function webhookRequest(opts: {
 export function wecomRequest(opts: { config: HttpChannelConfig; message: OutboundMessage }): HttpRequestSpec {
 	const m = opts.message;
 	const link = m.url ? `\n[${m.openLabel}](${m.url})` : '';
-	const head = `**${m.title}**\n`;
+	const head = `**${inertInline(oneLine(m.title))}**\n`;
 	const enc = new TextEncoder();
 	const room = WECOM_MAX_BYTES - enc.encode(head).length - enc.encode(link).length;
-	const content = head + truncateBytes(m.body, Math.max(room, 16)) + link;
+	const content = head + truncateBytes(inertMarkdown(m.body), Math.max(room, 16)) + link;
 	return { url: opts.config.url, headers: { ...JSON_HEADERS }, body: JSON.stringify({ msgtype: 'markdown', markdown: { content } }) };
 }
 
 export function dingtalkRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; now: Date }): HttpRequestSpec {
 	const m = opts.message;
+	const title = oneLine(m.title);
 	// DingTalk markdown needs a blank line between paragraphs; single newlines are joined.
-	const paragraphs = m.body.split(/\r?\n/).join('\n\n');
-	const text = truncateChars(`#### ${m.title}\n\n${paragraphs}${m.url ? `\n\n[${m.openLabel}](${m.url})` : ''}`, DINGTALK_MAX_CHARS);
+	const paragraphs = inertMarkdown(m.body).split('\n').join('\n\n');
+	const text = truncateChars(
+		`#### ${inertInline(title)}\n\n${paragraphs}${m.url ? `\n\n[${m.openLabel}](${m.url})` : ''}`,
+		DINGTALK_MAX_CHARS
+	);
 	let url = opts.config.url;
 	if (opts.config.secret) {
 		const ts = opts.now.getTime();
 		url = appendQuery(url, `timestamp=${ts}&sign=${dingtalkSign(opts.config.secret, ts)}`);
 	}
-	return { url, headers: { ...JSON_HEADERS }, body: JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text } }) };
+	return { url, headers: { ...JSON_HEADERS }, body: JSON.stringify({ msgtype: 'markdown', markdown: { title, text } }) };
 }
 
 export function feishuRequest(opts: { config: HttpChannelConfig; message: OutboundMessage; now: Date }): HttpRequestSpec {
@@ -135,7 +189,8 @@ export function feishuRequest(opts: { config: HttpChannelConfig; message: Outbou
 	const lines = truncateChars(m.body, FEISHU_MAX_CHARS).split(/\r?\n/);
 	const content: { tag: string; text: string; href?: string }[][] = lines.map((line) => [{ tag: 'text', text: line }]);
 	if (m.url) content.push([{ tag: 'a', text: m.openLabel, href: m.url }]);
-	const post = { [m.locale === 'zh-CN' ? 'zh_cn' : 'en_us']: { title: m.title, content } };
+	// Feishu's `text` elements are plain text (mentions would be `at` elements, which we never send).
+	const post = { [m.locale === 'zh-CN' ? 'zh_cn' : 'en_us']: { title: oneLine(m.title), content } };
 	const payload: Record<string, unknown> = {};
 	if (opts.config.secret) {
 		const ts = Math.floor(opts.now.getTime() / 1000);
@@ -156,11 +211,12 @@ export function slackRequest(opts: { config: HttpChannelConfig; message: Outboun
 	const m = opts.message;
 	const link = m.url ? `\n<${m.url}|${slackEscape(m.openLabel)}>` : '';
 	const section = truncateChars(slackEscape(m.body), SLACK_SECTION_MAX - link.length) + link;
+	const title = oneLine(m.title);
 	const body = {
 		// The fallback shown in notifications and by clients that do not render blocks.
-		text: slackEscape(`${m.title}\n${m.body}`),
+		text: slackEscape(`${title}\n${m.body}`),
 		blocks: [
-			{ type: 'header', text: { type: 'plain_text', text: truncateChars(m.title, SLACK_HEADER_MAX), emoji: true } },
+			{ type: 'header', text: { type: 'plain_text', text: truncateChars(title, SLACK_HEADER_MAX), emoji: true } },
 			{ type: 'section', text: { type: 'mrkdwn', text: section } }
 		]
 	};
@@ -173,9 +229,10 @@ export function teamsRequest(opts: { config: HttpChannelConfig; message: Outboun
 		$schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
 		type: 'AdaptiveCard',
 		version: '1.4',
+		// TextBlocks render a Markdown subset (links, lists, emphasis); mentions need `msteams.entities`, never sent.
 		body: [
-			{ type: 'TextBlock', text: m.title, weight: 'Bolder', size: 'Medium', wrap: true },
-			{ type: 'TextBlock', text: truncateChars(m.body, TEAMS_MAX_CHARS), wrap: true }
+			{ type: 'TextBlock', text: inertMarkdown(oneLine(m.title)), weight: 'Bolder', size: 'Medium', wrap: true },
+			{ type: 'TextBlock', text: truncateChars(inertMarkdown(m.body), TEAMS_MAX_CHARS), wrap: true }
 		]
 	};
 	if (m.url) card.actions = [{ type: 'Action.OpenUrl', title: m.openLabel, url: m.url }];
@@ -249,12 +306,17 @@ export interface EmailSpec {
 	text: string;
 }
 
+/**
+ * A plain-text e-mail (no HTML part, so nothing in it is markup). The subject is one line: nodemailer
+ * folds and encodes headers and replaces line breaks too, but a header is no place to rely on one
+ * layer for (a CR/LF there would start a new header such as Bcc:).
+ */
 export function emailFor(opts: { config: EmailChannelConfig; message: OutboundMessage }): EmailSpec {
 	const m = opts.message;
 	return {
 		from: opts.config.from,
 		to: opts.config.to,
-		subject: m.title,
+		subject: oneLine(m.title),
 		text: m.body + (m.url ? `\n\n${m.openLabel}: ${m.url}\n` : '\n')
 	};
 }
