@@ -6,13 +6,23 @@
  *
  * A probe sends input that reaches the permission check but is otherwise invalid or harmless, so the
  * answer tells "allowed" (anything but a refusal) from "refused" (403, or the 404 that hides an
- * incident) and "sign in first" (401 or a redirect to /login).
+ * incident) and "sign in first" (401 or a redirect to /login). Paths with an id are probed with a real
+ * one: a notification channel (and a failed delivery of it) created by the admin, and a survey link
+ * made by the survey service for a resolved incident.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { can, type GlobalOperation, type IncidentOperation } from '../../src/lib/domain/permissions';
 import type { GlobalRole, IncidentRole } from '../../src/lib/domain/roles';
+import { loadConfig } from '../../src/lib/server/config';
+import { openDatabase } from '../../src/lib/server/db/index';
+import { EventBus } from '../../src/lib/server/events';
+import { findByUsername } from '../../src/lib/server/repositories/users.repository';
+import { changeStatus, declareIncident } from '../../src/lib/server/services/incident.service';
+import { sendSurveys } from '../../src/lib/server/services/survey.service';
+import { actorFromUser } from '../../src/lib/server/services/users.service';
+import { startHttpSink, type HttpSink } from '../integration/notify-sinks';
 import { Figures } from './support/profile';
 import { findAll, formActionsInSource, Http, readableRoutes, type Answer } from './support/http';
 import { loginCookie, postLogin, startProdServer, type ProdServer } from './support/prod-server';
@@ -55,6 +65,12 @@ interface Fixture {
 	shareToken: string;
 	revokedToken: string;
 	marker: { open: string; restricted: string };
+	/** A real notification channel, a failed delivery of it, and a second channel for the delete probe. */
+	channel: string;
+	delivery: string;
+	channelToDelete: string;
+	/** The secret of a real, open survey link (`/survey/<token>`). */
+	surveyToken: string;
 }
 
 function expected(rule: Rule, a: ActorKind, incident?: { restricted: boolean }): Outcome {
@@ -125,8 +141,7 @@ const PAGES: Record<string, PageEntry> = {
 	'/admin': { rule: { global: 'admin_users' }, paths: one('/admin') },
 	'/admin/audit': { rule: { global: 'admin_users' }, paths: one('/admin/audit') },
 	'/admin/channels': { rule: { global: 'admin_channels' }, paths: one('/admin/channels') },
-	// No channel exists in the demo: an unknown id is a 404 after the admin check, a 403 before it.
-	'/admin/channels/[id]': { rule: { global: 'admin_channels' }, paths: () => [] },
+	'/admin/channels/[id]': { rule: { global: 'admin_channels' }, paths: one((fx) => `/admin/channels/${fx.channel}`) },
 	'/admin/org': { rule: { global: 'admin_services' }, paths: one('/admin/org') },
 	'/admin/policy': { rule: { global: 'admin_channels' }, paths: one('/admin/policy') },
 	'/admin/services': { rule: { global: 'admin_services' }, paths: one('/admin/services') },
@@ -173,7 +188,11 @@ const PAGES: Record<string, PageEntry> = {
 		rule: REPORTS,
 		paths: (fx) => ['csv', 'md'].map((f) => ({ path: `/reports/${fx.period}/export/${f}` }))
 	},
-	'/survey/[token]': { rule: { public: true }, paths: one(`/survey/${'x'.repeat(43)}`) }
+	// The real link (open, so the page shows the question) and one that names no survey.
+	'/survey/[token]': {
+		rule: { public: true },
+		paths: (fx) => [{ path: `/survey/${fx.surveyToken}` }, { path: `/survey/${'x'.repeat(43)}` }]
+	}
 };
 
 interface ActionEntry {
@@ -198,7 +217,8 @@ const A: Record<string, ActionEntry> = {
 	'/admin/channels?/create': { rule: { global: 'admin_channels' }, form: () => ({ kind: 'not-a-kind' }) },
 	'/admin/channels/[id]?/save': { rule: { global: 'admin_channels' }, form: () => ({ kind: 'not-a-kind' }) },
 	'/admin/channels/[id]?/test': { rule: { global: 'admin_channels' }, form: none },
-	'/admin/channels/[id]?/retry': { rule: { global: 'admin_channels' }, form: () => ({ id: randomUUID() }) },
+	// A real failed delivery: the admin's probe queues it again (the receiver refuses it again).
+	'/admin/channels/[id]?/retry': { rule: { global: 'admin_channels' }, form: (fx) => ({ delivery: fx.delivery }) },
 	'/admin/channels/[id]?/delete': { rule: { global: 'admin_channels' }, form: none },
 	'/admin/org?/save': { rule: { global: 'admin_services' }, form: () => ({ code: '' }) },
 	'/admin/policy?/save': { rule: { global: 'admin_channels' }, form: () => ({ memberAckMinutes: 'not-a-number' }) },
@@ -333,6 +353,7 @@ const A: Record<string, ActionEntry> = {
 	'/prefs?/lang': { rule: { public: true }, form: () => ({ lang: 'not-a-locale' }) },
 	'/prefs?/theme': { rule: { public: true }, form: () => ({ theme: 'not-a-theme' }) },
 	'/reports?/generate': { rule: REPORTS_GENERATE, form: () => ({ period: 'not-a-period' }) },
+	// An invalid score: refused after the link is found, so the real link stays unanswered.
 	'/survey/[token]?/default': { rule: { public: true }, form: () => ({ score: '99' }) }
 };
 /** Probes that are not form actions: the JSON API's writes. */
@@ -341,7 +362,7 @@ const API_WRITES: Record<string, ActionEntry> = {
 	'POST /api/v1/incidents/[id]/status': { rule: { incident: 'change_status' }, perIncident: true, form: () => ({}) }
 };
 
-function fillRoute(route: string, fx: Fixture, incident: string): string {
+function fillRoute(route: string, fx: Fixture, incident: string, action?: string): string {
 	return route
 		.replace(
 			'[id]',
@@ -350,16 +371,50 @@ function fillRoute(route: string, fx: Fixture, incident: string): string {
 				: route.startsWith('/playbooks')
 					? PLAYBOOK
 					: route.startsWith('/admin/channels')
-						? randomUUID()
+						? action === 'delete'
+							? fx.channelToDelete
+							: fx.channel
 						: incident
 		)
-		.replace('[token]', 'x'.repeat(43));
+		.replace('[token]', fx.surveyToken);
+}
+
+/**
+ * A real survey link. Links are made by the review job (every 5 minutes) for resolved incidents, and
+ * only their hash is stored, so the test makes one the way the job does: with the server stopped, the
+ * survey service on its database, for an incident it declares and resolves on a service whose owner
+ * team has people (the demo's data warehouse, owned by the East database team).
+ */
+async function makeSurveyToken(server: ProdServer): Promise<string> {
+	await server.stop();
+	const handle = await openDatabase({ dataDir: server.dataDir });
+	try {
+		const ctx = { db: handle.db, dbKind: handle.kind, config: loadConfig({}), events: new EventBus(), now: () => new Date() };
+		const manager = actorFromUser((await findByUsername(handle.db, 'manager'))!);
+		const declared = await declareIncident(ctx, manager, {
+			title: 'Access table survey',
+			impact: 'moderate',
+			urgency: 'medium',
+			services: ['DATA-WAREHOUSE']
+		});
+		if (!declared.ok) throw new Error(`survey incident: ${declared.error.message}`);
+		const incidentId = declared.value.incident.id;
+		const resolved = await changeStatus(ctx, manager, { incidentId, to: 'resolved' });
+		if (!resolved.ok) throw new Error(`resolve: ${resolved.error.message}`);
+		const links = await sendSurveys(ctx, { incidentId });
+		const token = links[0]?.link.split('/survey/')[1];
+		if (!token) throw new Error(`no survey link was made: ${JSON.stringify(links)}`);
+		return token;
+	} finally {
+		await handle.close();
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
 
 let s: ProdServer;
 let http: Http;
+let hook: HttpSink;
 const actors: ActorKind[] = [];
 let fx: Fixture;
 let cells = 0;
@@ -390,6 +445,8 @@ async function must(what: string, r: Promise<Answer>): Promise<Answer> {
 
 beforeAll(async () => {
 	s = await startProdServer();
+	const surveyToken = await makeSurveyToken(s);
+	s = await startProdServer({ dataDir: s.dataDir });
 	http = new Http(s.origin);
 	const admin = await loginCookie(s, 'admin');
 	const manager = await loginCookie(s, 'manager');
@@ -503,10 +560,57 @@ beforeAll(async () => {
 		(o) => o.label === 'revoked' && typeof o.id === 'string'
 	);
 	await must('revoke', http.action('/board/links?/revoke', admin, { id: links[0]!.id }));
-	fx = { open, restricted, report, item, scratchUser: idOf('t-scratch'), period, shareToken, revokedToken, marker };
-}, 180_000);
+
+	// Real notification channels (disabled: only "Send test" posts), to a local receiver that refuses,
+	// so the test message fails and leaves a failed delivery to retry.
+	hook = await startHttpSink();
+	hook.respond(() => ({ status: 500, body: 'refused by the access table' }));
+	const newChannel = async (name: string) => {
+		const r = await must(
+			`channel ${name}`,
+			http.action('/admin/channels?/create', admin, {
+				name,
+				kind: 'webhook',
+				locale: 'en',
+				url: `${hook.base}/hook`,
+				secret: 'access-table-secret-0123456789',
+				events: 'incident.declared'
+			})
+		);
+		const id = /\/admin\/channels\/([\w-]+)/.exec(r.location ?? '')?.[1];
+		if (!id) throw new Error(`channel ${name}: no id in ${r.status} ${r.location} ${r.body.slice(0, 200)}`);
+		return id;
+	};
+	const channel = await newChannel('access table');
+	const channelToDelete = await newChannel('access table (to delete)');
+	await must('send test', http.action(`/admin/channels/${channel}?/test`, admin, {}));
+	const failed = findAll<{ id: string; status: string }>(
+		await http.data(`/admin/channels/${channel}`, admin),
+		(o) => o.status === 'failed' && typeof o.id === 'string' && 'attempts' in o
+	);
+	if (!failed[0]) throw new Error('the test message to the refusing receiver left no failed delivery');
+	// Control: the survey link is real and open (an unknown one shows the "invalid" state, also a 200).
+	const survey = await http.data(`/survey/${surveyToken}`, '');
+	if (survey.state !== 'open') throw new Error(`the survey link is not open: ${JSON.stringify(survey).slice(0, 200)}`);
+	fx = {
+		open,
+		restricted,
+		report,
+		item,
+		scratchUser: idOf('t-scratch'),
+		period,
+		shareToken,
+		revokedToken,
+		marker,
+		channel,
+		delivery: failed[0].id,
+		channelToDelete,
+		surveyToken
+	};
+}, 240_000);
 
 afterAll(async () => {
+	await hook?.close();
 	figures.add(`${cells} role×operation cells, ${mismatches.length} mismatches, ${serverErrors.length} server errors`);
 	figures.print();
 	await s?.stop();
@@ -557,7 +661,11 @@ describe('role × operation over every path of the production build', () => {
 		for (const [key, entry] of Object.entries(A)) {
 			const [route, action] = key.split('?/') as [string, string];
 			await run(`POST ${key}`, entry, (cookie, incident) =>
-				http.action(`${fillRoute(route, fx, incident)}${action === 'default' ? '' : `?/${action}`}`, cookie, entry.form(fx, incident))
+				http.action(
+					`${fillRoute(route, fx, incident, action)}${action === 'default' ? '' : `?/${action}`}`,
+					cookie,
+					entry.form(fx, incident)
+				)
 			);
 		}
 		await run('POST /api/v1/incidents', API_WRITES['POST /api/v1/incidents (declare)']!, (cookie) =>
@@ -566,7 +674,16 @@ describe('role × operation over every path of the production build', () => {
 		await run('POST /api/v1/incidents/{id}/status', API_WRITES['POST /api/v1/incidents/[id]/status']!, (cookie, incident) =>
 			http.api('POST', `/api/v1/incidents/${incident}/status`, cookie, { status: 'not-a-status' })
 		);
-		figures.add(`${cells - before} action cells`);
+		// Controls: the probes reached real objects. The admin's delete removed the second channel, the
+		// admin's "Send test" reached the receiver, and no probe answered the survey.
+		const adminCookie = actors.find((a) => a.username === 'admin')!.cookie;
+		expect((await http.get(`/admin/channels/${fx.channelToDelete}`, adminCookie)).status).toBe(404);
+		expect((await http.get(`/admin/channels/${fx.channel}`, adminCookie)).status).toBe(200);
+		expect(hook.requests.length).toBeGreaterThanOrEqual(2);
+		expect((await http.data(`/survey/${fx.surveyToken}`, '')).state).toBe('open');
+		figures.add(
+			`${cells - before} action cells (real channel, failed delivery and survey link: ${hook.requests.length} test posts received)`
+		);
 		expect({ serverErrors: serverErrors.slice(e0), mismatches: mismatches.slice(m0) }).toEqual({ serverErrors: [], mismatches: [] });
 	});
 });
