@@ -324,7 +324,9 @@ function checkMail(data: string, rcpt: { from: string; to: string[] }, label: st
 	const head = data.slice(0, data.indexOf('\r\n\r\n'));
 	const names = head.split(/\r\n(?![ \t])/).map((l) => l.slice(0, l.indexOf(':')).trim().toLowerCase());
 	for (const n of ['bcc', 'cc', 'reply-to']) if (names.includes(n)) injected(label, `a ${n} header`);
-	for (const n of ['subject', 'to', 'from']) if (names.filter((x) => x === n).length !== 1) injected(label, `${n} header not exactly once`);
+	for (const n of ['to', 'from']) if (names.filter((x) => x === n).length !== 1) injected(label, `${n} header not exactly once`);
+	// A blank title leaves no Subject header at all (nodemailer drops an empty one): a second one would be injected.
+	if (names.filter((x) => x === 'subject').length > 1) injected(label, 'more than one subject header');
 	if (
 		/[\r\n]/.test(
 			head

@@ -216,6 +216,11 @@ describe('people’s text in Markdown-rendering receivers', () => {
 		expect(out).toContain(`<${WJ}@all> <${WJ}at>everyone<${WJ}/at>`);
 	});
 
+	it('treats a link split over two lines and Unicode line separators like the rest', () => {
+		expect(inertMarkdown('see [a]\n(https://evil.example)')).toBe(`see [a]${WJ}\n(https://evil.example)`);
+		expect(inertMarkdown('a\u2028# b\u2029> c')).toBe(`a\n${WJ}# b\n${WJ}> c`);
+	});
+
 	it('writes a title on one line, without control characters', () => {
 		expect(oneLine('P1\r\nBcc: victim@evil.example\nSubject: x\u2028y\u0007\u001b[31m')).toBe(
 			'P1 Bcc: victim@evil.example Subject: x y[31m'

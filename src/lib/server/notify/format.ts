@@ -94,22 +94,28 @@ const BLOCK_START = /^(?:[ \t]*(?:[#>*+\-=_~`|<[!]|\d{1,9}[.)])| {4}|\t)/;
  * still a link where backslashes are not escapes, and an entity the renderer does not decode shows
  * as `&lt;`), while a word joiner is invisible and no parser joins across it. Text without such
  * constructs comes out unchanged, and removing the word joiners gives back the original (with its
- * line breaks as `\n`). A bare address (`https://…`) stays visible text; a receiver may still make
+ * line breaks, U+2028 and U+2029 included, as `\n`). A bare address (`https://…`) stays visible text; a receiver may still make
  * it clickable, but it cannot hide it behind other words.
  */
 export function inertMarkdown(s: string): string {
-	return s
-		.split(/\r\n|\r|\n/)
-		.map((line) => inertInline(BLOCK_START.test(line) ? WORD_JOINER + line : line))
-		.join('\n');
+	return (
+		s
+			// U+2028/2029/0085 end a line for some renderers (a JavaScript `^` with the m flag): lines too.
+			.split(/\r\n|[\r\n\u2028\u2029\u0085]/)
+			.map((line) => inertInline(BLOCK_START.test(line) ? WORD_JOINER + line : line))
+			.join('\n')
+	);
 }
 
 /** `inertMarkdown` for one line inside our own markup (after `#### `, between `**`): no block can start there. */
 function inertInline(line: string): string {
-	return line
-		.replace(/\](?=\s*[([:])/g, ']' + WORD_JOINER)
-		.replace(/<(?=[A-Za-z/!?@])/g, '<' + WORD_JOINER)
-		.replace(/&(?=#|[A-Za-z][A-Za-z0-9]*;)/g, '&' + WORD_JOINER);
+	return (
+		line
+			// Also a `]` ending the line: a lenient renderer may join it to a `(` or `[` on the next one.
+			.replace(/\](?=\s*(?:[([:]|$))/g, ']' + WORD_JOINER)
+			.replace(/<(?=[A-Za-z/!?@])/g, '<' + WORD_JOINER)
+			.replace(/&(?=#|[A-Za-z][A-Za-z0-9]*;)/g, '&' + WORD_JOINER)
+	);
 }
 
 /** A title or subject on one line: line breaks become spaces, other control characters are dropped. */
