@@ -111,6 +111,24 @@ describe(`in-app notification centre (${dbLabel})`, () => {
 		expect(notifications.map((x) => x.user_id)).toEqual([alice.id]);
 	});
 
+	it('keeps a notification whose text holds a NUL or an unpaired surrogate (a caller that skipped validation), minus those', async () => {
+		const { notifications } = await send(
+			ctx,
+			note([alice.id], {
+				title: { 'zh-CN': '标题\u0000含空字符', en: 'Title \uD800 with a lone surrogate' },
+				body: { 'zh-CN': '正文\u0000', en: 'Body \uDC00\u0000' }
+			})
+		);
+		expect(notifications).toHaveLength(1);
+		const [row] = notifications;
+		expect([row!.title_zh, row!.title_en, row!.body_zh, row!.body_en]).toEqual([
+			'标题含空字符',
+			'Title \uFFFD with a lone surrogate',
+			'正文',
+			'Body \uFFFD'
+		]);
+	});
+
 	it('counts unread, marks one and then all as read, and keeps others’ notifications out of reach', async () => {
 		await markAllRead(ctx, alice.actor);
 		const { notifications } = await send(ctx, note([alice.id, bob.id]));

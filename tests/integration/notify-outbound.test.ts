@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor, NotifyInput } from '../../src/lib/server/context';
 import { Notifier } from '../../src/lib/server/notify/notifier';
 import { DeliveryWorker } from '../../src/lib/server/notify/worker';
+import { declareIncident } from '../../src/lib/server/services/incident.service';
 import * as repo from '../../src/lib/server/repositories/notifications.repository';
 import {
 	getChannel,
@@ -299,6 +300,24 @@ describe(`outbound notifications (${dbLabel})`, () => {
 		await send(ctx, declared());
 		const [d] = await processDueDeliveries(ctx);
 		expect(d).toMatchObject({ status: 'pending', attempts: 1, last_status_code: 200, last_error: 'robot error 310000: sign not match' });
+	});
+
+	it('tells the channels about a declaration even when the declaring manager is its only member (nobody to tell in the app)', async () => {
+		const id = await channel({ kind: 'webhook', name: 'SOC webhook', url: `${sink.base}/webhook`, secret: 'whsec-0123456789abcdef' });
+		const manager = await makeUser(ctx, { role: 'manager', displayName: 'Wang Li' });
+		ctx.notify = new Notifier(ctx);
+		try {
+			const r = await declareIncident(ctx, manager.actor, { title: 'Core banking down', impact: 'extensive', urgency: 'critical' });
+			if (!r.ok) throw new Error(r.error.message);
+			const incidentId = r.value.incident.id;
+			const rows = await ctx.db.selectFrom('notification_deliveries').selectAll().where('incident_id', '=', incidentId).execute();
+			expect(rows.map((d) => [d.channel_id, d.event, d.status])).toEqual([[id, 'incident.declared', 'pending']]);
+			// …and nobody got an in-app notification for it (the declarer already knows).
+			const inApp = await ctx.db.selectFrom('notifications').select('id').where('incident_id', '=', incidentId).execute();
+			expect(inApp).toEqual([]);
+		} finally {
+			ctx.notify = undefined;
+		}
 	});
 
 	it('never lets a dead or hanging channel block or slow send, nor hold up a healthy channel', async () => {

@@ -298,6 +298,15 @@ describe(`the post-incident review on ${dbLabel}`, () => {
 			'title',
 			'type'
 		]);
+		// A NUL, another control character or an unpaired surrogate is a clear error naming the field, not a throw.
+		for (const [title, link, codes] of [
+			['Fix\u0000it', 'CHG-1\u0000', ['control_characters', 'control_characters']],
+			['Fix \uD800 it', 'https://x\u0007', ['invalid_characters', 'control_characters']],
+			['two\nlines', '', ['control_characters']]
+		] as const) {
+			const r = await createActionItem(ctx, manager.actor, { incidentId: inc.id, input: { title, link, type: 'corrective' } });
+			expect(!r.ok && (r.error as { errors: { code: string }[] }).errors.map((e) => e.code)).toEqual(codes);
+		}
 		const byOutsider = await createActionItem(ctx, exec.actor, { incidentId: inc.id, input: { title: 'x', type: 'corrective' } });
 		expect(!byOutsider.ok && byOutsider.error.code).toBe('forbidden');
 		const item = must(

@@ -12,7 +12,7 @@ import * as itemsRepo from '../repositories/action-items.repository';
 import * as reviewsRepo from '../repositories/reviews.repository';
 import * as usersRepo from '../repositories/users.repository';
 import * as audit from './audit.service';
-import { recordId } from './validate';
+import { isError, recordId, text } from './validate';
 import { loadFor, notify, notFound } from './incident.service';
 import { translate } from '../../i18n';
 
@@ -99,15 +99,10 @@ async function validate(
 	const errors: DomainError[] = [];
 	const out: Partial<Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status'>> = {};
 	if (!partial || input.title !== undefined) {
-		const title = typeof input.title === 'string' ? input.title.trim() : '';
-		if (!title) errors.push({ code: 'required', message: 'title is required', field: 'title' });
-		else if (title.length > TITLE_MAX_CHARS || /[\r\n]/.test(title))
-			errors.push({
-				code: 'too_long',
-				message: `title must be one line of at most ${TITLE_MAX_CHARS} characters`,
-				field: 'title',
-				params: { max: TITLE_MAX_CHARS }
-			});
+		// One line, no control characters, no unpaired surrogates (validate.ts): a clear error, never a throw.
+		const title = text('title', input.title, { required: true, max: TITLE_MAX_CHARS });
+		if (isError(title)) errors.push(title);
+		else if (title === undefined) errors.push({ code: 'required', message: 'title is required', field: 'title' });
 		else out.title = title;
 	}
 	if (!partial || input.type !== undefined) {
@@ -133,18 +128,12 @@ async function validate(
 		else out.due_date = input.dueDate;
 	}
 	if (input.link !== undefined) {
-		const link = typeof input.link === 'string' ? input.link.trim() : '';
-		if (link.length > LINK_MAX_CHARS || /[\r\n]/.test(link))
-			errors.push({
-				code: 'too_long',
-				message: `link must be one line of at most ${LINK_MAX_CHARS} characters`,
-				field: 'link',
-				params: { max: LINK_MAX_CHARS }
-			});
+		const link = input.link === null ? undefined : text('link', input.link, { max: LINK_MAX_CHARS });
+		if (isError(link)) errors.push(link);
 		// A link must not smuggle a script into the page that renders it as <a href>.
-		else if (/^\s*(javascript|data|vbscript):/i.test(link))
+		else if (link && /^\s*(javascript|data|vbscript):/i.test(link))
 			errors.push({ code: 'invalid_value', message: 'link must be a record id or an http(s) address', field: 'link' });
-		else out.link = link || null;
+		else out.link = link ?? null;
 	}
 	return errors.length ? invalid(errors) : ok(out);
 }

@@ -236,7 +236,8 @@ export async function afterCommit(
 }
 
 export async function notify(ctx: AppContext, input: Parameters<NonNullable<AppContext['notify']>['send']>[0]): Promise<void> {
-	if (!ctx.notify || input.recipients.length === 0) return;
+	// Even with nobody to tell in the app (a manager declaring alone): the outbound channels still get it.
+	if (!ctx.notify) return;
 	try {
 		await ctx.notify.send(input);
 	} catch (error) {

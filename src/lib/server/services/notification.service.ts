@@ -77,7 +77,13 @@ function requireUser(actor: Actor): Result<string> {
 // Sending
 // ======================================================================================
 
-function clip(s: string, max: number): string {
+/**
+ * Storable text of at most `max` code points: text from a caller that skipped validation may hold a NUL
+ * (PostgreSQL text cannot) or an unpaired surrogate; dropping them keeps the rest of the notification
+ * instead of losing it all to a database error.
+ */
+function clip(raw: string, max: number): string {
+	const s = raw.replaceAll('\u0000', '').toWellFormed();
 	const cps = Array.from(s);
 	return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
 }
