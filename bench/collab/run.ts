@@ -63,6 +63,8 @@ async function main() {
 	pinSelf();
 	selfTest();
 	const points: Point[] = [];
+	const checks: Check[] = [];
+	const failures: string[] = [];
 	try {
 		for (let rep = 0; rep < reps; rep++) {
 			// Interleave: rotate the order each repetition so no target always runs first or last.
@@ -73,15 +75,26 @@ async function main() {
 				log(`rep ${rep + 1}/${reps}: starting ${TARGETS[name].label}`);
 				let target: RunningTarget | undefined;
 				try {
-					target = await TARGETS[name].start({ cpu: SERVER_CPU });
+					target = await TARGETS[name].start({ cpu: SERVER_CPU, quick, log: (m: string) => log(`    ${m}`) });
 					for (const s of wanted) {
 						log(`  ${s.name} on ${name}`);
-						const ctx = { quick, rep, log: (m: string) => log(`    ${m}`) };
+						const ctx = {
+							quick,
+							rep,
+							log: (m: string) => log(`    ${m}`),
+							check: (what: string, ok: boolean, detail: string) => {
+								checks.push({ target: name, scenario: s.name, what, ok, detail });
+								if (!ok) log(`    CHECK FAILED: ${what}: ${detail}`);
+							}
+						};
 						try {
 							const got = await withTimeout(s.run(target, ctx), SCENARIO_TIMEOUT_MS, `${s.name} on ${name}`);
 							points.push(...got);
 						} catch (error) {
 							log(`  ${s.name} on ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+							failures.push(
+								`${s.name} on ${TARGETS[name].label} (rep ${rep + 1}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+							);
 							points.push({
 								scenario: s.name,
 								row: 'error',
@@ -110,6 +123,7 @@ async function main() {
 		if (!t) continue;
 		parts.push(renderTable(t, s.title ?? s.name, s.description, s.goals?.(t)));
 	}
+	parts.push(renderChecks(checks, failures));
 	const seconds = (Date.now() - startedAt.getTime()) / 1000;
 	parts.push(`Run time: ${seconds.toFixed(0)} s.`, '');
 	const md = parts.join('\n');
@@ -123,8 +137,44 @@ async function main() {
 	fs.mkdirSync(path.dirname(out), { recursive: true });
 	fs.writeFileSync(out, md);
 	log(`written to ${path.relative(ROOT, out)}`);
+	const failed = checks.filter((c) => !c.ok).length;
+	if (failed || failures.length) log(`${failed} check(s) failed, ${failures.length} scenario run(s) failed: see "Checks" in the results`);
+	return failed || failures.length ? 1 : 0;
 }
 
-await main();
+interface Check {
+	target: TargetName;
+	scenario: string;
+	what: string;
+	ok: boolean;
+	detail: string;
+}
+
+/** The correctness checks of the run (convergence, complete documents, acks) and the scenarios that failed. */
+function renderChecks(checks: Check[], failures: string[]): string {
+	const failed = checks.filter((c) => !c.ok);
+	const perTarget = targetNames
+		.map((t) => {
+			const mine = checks.filter((c) => c.target === t);
+			return `${TARGETS[t].label} ${mine.filter((c) => c.ok).length}/${mine.length}`;
+		})
+		.join(', ');
+	const lines = [
+		'## Checks',
+		'',
+		`Correctness checks (two full clients converged, every two-client room converged, documents loaded complete, writes acknowledged): ` +
+			`${checks.length - failed.length} of ${checks.length} passed (${perTarget}).`
+	];
+	if (failed.length)
+		lines.push('', 'Failed checks:', '', ...failed.map((c) => `- ${TARGETS[c.target].label}, ${c.scenario}: ${c.what}: ${c.detail}`));
+	lines.push(
+		'',
+		failures.length ? `Scenario runs that failed (no figures):\n\n${failures.map((f) => `- ${f}`).join('\n')}` : 'No scenario run failed.',
+		''
+	);
+	return lines.join('\n');
+}
+
+const status = await main();
 // Everything is stopped and written; a handle some library keeps (a pool, a timer) must not hold the run open.
-process.exit(0);
+process.exit(status);

@@ -5,6 +5,25 @@
  */
 export type TargetName = 'raw' | 'stock' | 'hocuspocus' | 'ours';
 
+/** What a target's server says about itself: its rooms and sockets (and ours, its commits). */
+export interface TargetStats {
+	/** Rooms (documents) held in memory now. */
+	rooms: number;
+	/** Open sockets. */
+	connections: number;
+	/** Ours only: commits and log rows written since start (the persistence scenario's counters). */
+	commits?: number;
+	rows?: number;
+}
+
+/** A target process's memory after a forced full garbage collection, in bytes. */
+export interface TargetMemory {
+	rss: number;
+	/** V8 heap in use, and memory outside it held by JS objects (Buffers, ArrayBuffers). */
+	heapUsed: number;
+	external: number;
+}
+
 export interface RunningTarget {
 	name: TargetName;
 	/** The server's process id (for RSS sampling and taskset). */
@@ -22,6 +41,19 @@ export interface RunningTarget {
 	rooms(n: number): Promise<string[]>;
 	/** Whether the target persists documents (only ours does); scenarios that need it skip the others. */
 	persistent: boolean;
+	/**
+	 * Room and socket counts from the server itself: ours from `/api/health` (`collabStats`, shown to a
+	 * loopback caller without proxy headers), the others from a bench-only `/bench-stats` route their
+	 * launcher script adds. Rejects when the server gives no counts: a silent "unknown" would hide it.
+	 */
+	stats(): Promise<TargetStats>;
+	/** When the target frees a room after its last client left (ms; 0 = at once, Infinity = never) and why. */
+	roomRelease: { afterMs: number; note: string };
+	/**
+	 * Memory after two full garbage collections, forced in the server by the preloaded
+	 * `targets/gc-hook.mjs` (SIGUSR2; every target runs with `--expose-gc`).
+	 */
+	memory(): Promise<TargetMemory>;
 	/** Resident set size of the server process, in bytes. */
 	rssBytes(): Promise<number>;
 	stop(): Promise<void>;
@@ -30,6 +62,10 @@ export interface RunningTarget {
 export interface TargetOptions {
 	/** CPU the server is pinned to (taskset -c); the generator runs on the other one. */
 	cpu: number;
+	/** A quick run: ours logs in fewer users (its points need fewer sockets at once). */
+	quick: boolean;
+	/** The run's log (ours says how long seeding, start-up and logins took). */
+	log?(message: string): void;
 }
 
 export interface ScenarioContext {
@@ -37,6 +73,11 @@ export interface ScenarioContext {
 	/** Repetition index (0-based); targets are interleaved within a repetition. */
 	rep: number;
 	log(message: string): void;
+	/**
+	 * Records a correctness check (clients converged, documents complete, writes acknowledged): the
+	 * results list them under the tables, and a failed one makes the run exit with status 1.
+	 */
+	check(what: string, ok: boolean, detail: string): void;
 }
 
 /** One measured point; `value` is the figure the table reports (median over repetitions). */
@@ -52,5 +93,9 @@ export interface Point {
 	better: 'lower' | 'higher';
 	/** The generator lagged (event loop delay beyond the bound): the point is discarded. */
 	discarded?: boolean;
+	/** The measurement ended before the event happened: the true value is above `value` (shown as `> value`). */
+	atLeast?: boolean;
+	/** No ratio columns for this (row, measure): near-zero or signed values make them meaningless. */
+	noRatio?: boolean;
 	note?: string;
 }

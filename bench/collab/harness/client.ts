@@ -34,7 +34,7 @@ export class LoadClient {
 
 	constructor(private readonly opts: LoadClientOptions) {
 		const { target, room, index } = opts;
-		this.framing = new Framing(target.name === 'hocuspocus', room);
+		this.framing = Framing.for(target, room);
 		this.ws = new WebSocket(target.wsUrl(room), {
 			headers: target.clientHeaders?.(index) ?? target.headers(),
 			perMessageDeflate: false,

@@ -125,6 +125,7 @@ export async function measureDelivery(
 		if (opts.convergence && opts.kind === 'update') {
 			const lines = 'full client A\n'.length + 'full client B\n'.length;
 			convergence = await checkConvergence(full[0]!, full[1]!, charsSent + lines, 10_000);
+			ctx.check(`${opts.clients} clients, ${opts.senders} × ${opts.hz}/s: two full clients converged`, convergence.ok, convergence.detail);
 		}
 		const r: DeliveryResult = {
 			p50: percentile(sorted, 50),

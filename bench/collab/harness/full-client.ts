@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { RunningTarget } from '../types';
-import { Framing, MESSAGE_SYNC } from './protocol';
+import { Framing, MESSAGE_SYNC, MESSAGE_SYNC_REPLY } from './protocol';
 
 export class FullClient {
 	readonly doc = new Y.Doc();
@@ -20,18 +20,20 @@ export class FullClient {
 	readonly ready: Promise<void>;
 
 	constructor(target: RunningTarget, room: string, index: number) {
-		this.framing = new Framing(target.name === 'hocuspocus', room);
+		this.framing = Framing.for(target, room);
 		this.ws = new WebSocket(target.wsUrl(room), { headers: target.clientHeaders?.(index) ?? target.headers(), perMessageDeflate: false });
 		this.ready = new Promise<void>((resolve, reject) => {
 			this.ws.on('open', () => {
 				// Hocuspocus' auth first; then our own sync step 1, with our real state vector.
-				if (this.framing.hocuspocus) this.ws.send(this.framing.opening()[0]!);
+				if (this.framing.hocuspocus) this.ws.send(this.framing.auth());
 				this.sendSync((e) => syncProtocol.writeSyncStep1(e, this.doc));
 			});
 			this.ws.on('message', (data: Buffer) => {
 				const d = decoding.createDecoder(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 				if (this.framing.hocuspocus) decoding.readVarString(d);
-				if (decoding.readVarUint(d) !== MESSAGE_SYNC) return;
+				// Hocuspocus sends its own sync step 1 as a "sync reply" (4): answered like any sync message.
+				const type = decoding.readVarUint(d);
+				if (type !== MESSAGE_SYNC && type !== MESSAGE_SYNC_REPLY) return;
 				const e = encoding.createEncoder();
 				encoding.writeUint8Array(e, this.framing.prefix);
 				encoding.writeVarUint(e, MESSAGE_SYNC);

@@ -5,10 +5,13 @@
  * message per document first; `Framing` hides that difference.
  */
 import * as encoding from 'lib0/encoding';
+import type { RunningTarget } from '../types';
 
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_AUTH = 2;
+/** Hocuspocus only: a sync message sent in reply (its own sync step 1 after answering ours). */
+export const MESSAGE_SYNC_REPLY = 4;
 export const SYNC_STEP_1 = 0;
 export const SYNC_STEP_2 = 1;
 export const SYNC_UPDATE = 2;
@@ -25,6 +28,11 @@ export class Framing {
 		this.prefix = encoding.toUint8Array(e);
 	}
 
+	/** The framing `target` speaks for `room`. */
+	static for(target: RunningTarget, room: string): Framing {
+		return new Framing(target.name === 'hocuspocus', room);
+	}
+
 	private frame(write: (e: encoding.Encoder) => void): Uint8Array {
 		const e = encoding.createEncoder();
 		encoding.writeUint8Array(e, this.prefix);
@@ -32,20 +40,35 @@ export class Framing {
 		return encoding.toUint8Array(e);
 	}
 
-	/** What a client sends first: Hocuspocus' auth (empty token), then sync step 1 with an empty state vector. */
-	opening(): Uint8Array[] {
-		const step1 = this.frame((e) => {
-			encoding.writeVarUint(e, MESSAGE_SYNC);
-			encoding.writeVarUint(e, SYNC_STEP_1);
-			encoding.writeVarUint8Array(e, new Uint8Array([0]));
-		});
-		if (!this.hocuspocus) return [step1];
-		const auth = this.frame((e) => {
+	/**
+	 * What a client sends first: Hocuspocus' auth (empty token), then sync step 1 with `stateVector`
+	 * (default: empty, a client that holds nothing).
+	 */
+	opening(stateVector: Uint8Array = new Uint8Array([0])): Uint8Array[] {
+		const step1 = this.step1(stateVector);
+		return this.hocuspocus ? [this.auth(), step1] : [step1];
+	}
+
+	/** Hocuspocus' auth message with an empty token (its default server has no auth hook). */
+	auth(): Uint8Array {
+		return this.frame((e) => {
 			encoding.writeVarUint(e, MESSAGE_AUTH);
 			encoding.writeVarUint(e, 0); // AuthMessageType.Token
 			encoding.writeVarString(e, '');
 		});
-		return [auth, step1];
+	}
+
+	step1(stateVector: Uint8Array): Uint8Array {
+		return this.sync(SYNC_STEP_1, stateVector);
+	}
+
+	/** A sync message (step 1, step 2 or update) with its payload. */
+	sync(sub: number, payload: Uint8Array): Uint8Array {
+		return this.frame((e) => {
+			encoding.writeVarUint(e, MESSAGE_SYNC);
+			encoding.writeVarUint(e, sub);
+			encoding.writeVarUint8Array(e, payload);
+		});
 	}
 
 	/** An empty client's answer to the server's sync step 1: nothing the server lacks. */
@@ -58,11 +81,7 @@ export class Framing {
 	}
 
 	update(update: Uint8Array): Uint8Array {
-		return this.frame((e) => {
-			encoding.writeVarUint(e, MESSAGE_SYNC);
-			encoding.writeVarUint(e, SYNC_UPDATE);
-			encoding.writeVarUint8Array(e, update);
-		});
+		return this.sync(SYNC_UPDATE, update);
 	}
 
 	awareness(awarenessUpdate: Uint8Array): Uint8Array {

@@ -13,6 +13,8 @@ import { median } from './stats';
 export interface Cell {
 	values: number[];
 	discarded: number;
+	/** Values that are lower bounds (the measurement ended before the event): shown with ">". */
+	atLeast: number;
 	median: number;
 	min: number;
 	max: number;
@@ -20,7 +22,7 @@ export interface Cell {
 
 export interface Aggregate {
 	scenario: string;
-	rows: { row: string; measure: string; better: Point['better']; cells: Partial<Record<TargetName, Cell>> }[];
+	rows: { row: string; measure: string; better: Point['better']; noRatio?: boolean; cells: Partial<Record<TargetName, Cell>> }[];
 	notes: string[];
 }
 
@@ -31,9 +33,13 @@ export function aggregate(points: Point[]): Aggregate[] {
 		if (!a) out.set(p.scenario, (a = { scenario: p.scenario, rows: [], notes: [] }));
 		let r = a.rows.find((x) => x.row === p.row && x.measure === p.measure);
 		if (!r) a.rows.push((r = { row: p.row, measure: p.measure, better: p.better, cells: {} }));
-		const c = (r.cells[p.target] ??= { values: [], discarded: 0, median: NaN, min: NaN, max: NaN });
+		if (p.noRatio) r.noRatio = true;
+		const c = (r.cells[p.target] ??= { values: [], discarded: 0, atLeast: 0, median: NaN, min: NaN, max: NaN });
 		if (p.discarded || !Number.isFinite(p.value)) c.discarded++;
-		else c.values.push(p.value);
+		else {
+			c.values.push(p.value);
+			if (p.atLeast) c.atLeast++;
+		}
 		if (p.note) {
 			const note = `${TARGETS[p.target].label}: ${p.note}`;
 			if (!a.notes.includes(note)) a.notes.push(note);
@@ -56,12 +62,17 @@ function cellText(c: Cell | undefined): string {
 	if (!c) return '—';
 	const d = c.discarded ? ` ‡${c.discarded}` : '';
 	if (c.values.length === 0) return c.discarded ? `discarded${d}` : '—';
-	if (c.values.length === 1) return `${fmt(c.median)}${d}`;
-	return `**${fmt(c.median)}** (${fmt(c.min)}–${fmt(c.max)})${d}`;
+	// Lower bounds: "> x" when every value is one, else a count of them after the cell.
+	const gt = c.atLeast === c.values.length ? '> ' : '';
+	const some = c.atLeast && !gt ? ` (${c.atLeast} of ${c.values.length} lower bounds)` : '';
+	if (c.values.length === 1) return `${gt}${fmt(c.median)}${d}`;
+	return `${gt}**${fmt(c.median)}** (${fmt(c.min)}–${fmt(c.max)})${some}${d}`;
 }
 
 function ratio(a: Cell | undefined, b: Cell | undefined): string {
 	if (!a || !b || !Number.isFinite(a.median) || !Number.isFinite(b.median) || b.median === 0) return '—';
+	// A lower bound on either side makes the ratio meaningless.
+	if (a.atLeast || b.atLeast) return '—';
 	return `${(a.median / b.median).toFixed(2)}×`;
 }
 
@@ -96,9 +107,10 @@ export function renderTable(a: Aggregate, title: string, description?: string, g
 	);
 	for (const r of a.rows) {
 		const arrow = r.better === 'lower' ? '↓' : '↑';
-		lines.push(
-			`| ${r.row} | ${r.measure} ${arrow} | ${targets.map((t) => cellText(r.cells[t])).join(' | ')} | ${ratio(r.cells.ours, r.cells.raw)} | ${ratio(r.cells.ours, r.cells.stock)} | ${ratio(r.cells.hocuspocus, r.cells.stock)} |`
-		);
+		const ratios = r.noRatio
+			? '— | — | —'
+			: `${ratio(r.cells.ours, r.cells.raw)} | ${ratio(r.cells.ours, r.cells.stock)} | ${ratio(r.cells.hocuspocus, r.cells.stock)}`;
+		lines.push(`| ${r.row} | ${r.measure} ${arrow} | ${targets.map((t) => cellText(r.cells[t])).join(' | ')} | ${ratios} |`);
 	}
 	if (goals?.length) lines.push('', ...goals.map((g) => `- ${g}`));
 	if (a.notes.length) lines.push('', 'Notes:', '', ...a.notes.map((n) => `- ${n}`));

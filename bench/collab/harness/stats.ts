@@ -25,6 +25,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** Nearest-rank percentile of unsorted values (sorts a copy); NaN when empty. */
+export function percentileOf(values: readonly number[], p: number): number {
+	return percentile(Float64Array.from(values).sort(), p);
+}
+
 export function median(values: number[]): number {
 	if (values.length === 0) return NaN;
 	const s = [...values].sort((a, b) => a - b);

@@ -31,6 +31,7 @@ export const joinStorm: Scenario = {
 			const all = failed.length ? NaN : Math.max(...synced.map((c) => c.syncedAt)) - t0;
 			const l = lag.stop(percentile(per, 99));
 			const note = failed.length ? `N = ${n}: ${failed.length} clients did not sync (${summarise(failed)})` : undefined;
+			ctx.check(`N = ${n}: every client synced`, failed.length === 0, note ?? `${n} synced`);
 			const base = { scenario: NAME, row: `N = ${n}`, target: target.name, better: 'lower' as const, discarded: l.lagged, note };
 			points.push(
 				{ ...base, measure: 'all synced ms', value: all },

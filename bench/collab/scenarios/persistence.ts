@@ -10,7 +10,10 @@ import * as Y from 'yjs';
 import { createEntry, findEntry } from '../../../src/lib/collab/incident-doc';
 import type { Point, RunningTarget, ScenarioContext } from '../types';
 import type { Scenario } from './index';
-import { healthStats, lagGuard, openClients, percentile, sleep, type SyncClient } from './sync-client';
+import { LagGuard } from '../harness/lag';
+import { sleep } from '../harness/load';
+import { percentileOf as percentile } from '../harness/stats';
+import { openClients, type SyncClient } from './sync-client';
 
 const NAME = 'persistence';
 
@@ -18,19 +21,17 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 	if (!target.persistent) return [];
 	const writers = ctx.quick ? 4 : 8;
 	const ratePerWriter = ctx.quick ? 5 : 8;
-	const seconds = ctx.quick ? 8 : 20;
+	const seconds = ctx.quick ? 6 : 20;
 	const [room] = await target.rooms(1);
-	const clients = await openClients(
-		(i) => ({ url: target.wsUrl(room!), headers: target.clientHeaders?.(i) ?? target.headers(), acks: true }),
-		writers
-	);
+	const clients = await openClients((i) => ({ target, room: room!, index: i, acks: true }), writers);
 	const row = `${writers} writers × ${ratePerWriter}/s`;
 	try {
 		// The sync step 2 each client sent on connect is acked (and committed) before we start counting.
 		await Promise.all(clients.map((c) => c.waitAck(c.sent, 10_000)));
 		for (const c of clients) c.ackLatencies.length = 0;
-		const before = await healthStats(target.wsUrl(room!));
-		const guard = lagGuard();
+		const before = await target.stats();
+		const guard = new LagGuard();
+		guard.start();
 		const started = performance.now();
 		const deadline = started + seconds * 1000;
 		const perWriter = Math.ceil(seconds * ratePerWriter);
@@ -69,7 +70,8 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 		const elapsed = (performance.now() - started) / 1000;
 		await Promise.all(clients.map((c) => c.waitAck(c.sent, 15_000)));
 		const lag = guard.stop();
-		const after = await healthStats(target.wsUrl(room!));
+		ctx.check(`${row}: every update acknowledged`, true, `${clients.reduce((n, c) => n + c.acked, 0)} messages acknowledged`);
+		const after = await target.stats();
 		const latencies = clients.flatMap((c) => c.ackLatencies);
 		const sent = clients.reduce((n, c) => n + c.sent, 0);
 		ctx.log(
@@ -96,7 +98,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 				discarded: lag.lagged
 			}
 		];
-		if (before && after) {
+		if (before.rows !== undefined && after.rows !== undefined && before.commits !== undefined && after.commits !== undefined) {
 			// One room is busy and nothing else writes: every commit of the process is this room's.
 			points.push({
 				scenario: NAME,

@@ -1,35 +1,35 @@
 /**
  * A minimal y-websocket protocol client for the persistence, rooms and cold-load scenarios: one socket,
- * one Y.Doc, the sync handshake, our ack message (type 100, with `?acks=1`), and timings. Lighter than
- * the stock `WebsocketProvider` (no reconnects, no awareness timers, no BroadcastChannel), so hundreds
- * of them fit in the generator process, and every step is timed where it happens.
+ * one Y.Doc, the sync handshake in the target's framing (Hocuspocus: the document name before every
+ * message and an auth message first; see harness/protocol.ts), awareness like a browser tab, our ack
+ * message (type 100, with `?acks=1`), and timings. Lighter than the stock `WebsocketProvider` (no
+ * reconnects, no BroadcastChannel), so hundreds of them fit in the generator process, and every step
+ * is timed where it happens.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { Framing, MESSAGE_AWARENESS, MESSAGE_SYNC, MESSAGE_SYNC_REPLY, SYNC_STEP_1, SYNC_STEP_2, SYNC_UPDATE } from '../harness/protocol';
+import type { RunningTarget } from '../types';
 
-const MESSAGE_SYNC = 0;
-const MESSAGE_AWARENESS = 1;
+/** Ours only: the server's acknowledgement of the first n sync-step-2/update messages (after the commit). */
 const MESSAGE_ACK = 100;
-const SYNC_STEP_1 = 0;
-const SYNC_STEP_2 = 1;
-const SYNC_UPDATE = 2;
 /** Origin of updates received from the server (not sent back). */
 const REMOTE = Symbol('remote');
 
 export interface SyncClientOptions {
-	url: string;
-	headers?: Record<string, string>;
+	target: RunningTarget;
+	room: string;
+	/** Client index: ours spreads clients over its users by it (`clientHeaders(index)`). */
+	index: number;
 	/** Ask for our ack message (`?acks=1` is appended; only ours answers it). */
 	acks?: boolean;
 	/** Milliseconds to open the socket and receive the server's sync step 2. */
 	timeoutMs?: number;
 	/** Send local changes as update messages (off: a pure reader). */
 	sendLocal?: boolean;
-	/** Publish an awareness state once synced (like a browser tab). */
+	/** Publish an awareness state once synced, and renew it, like a browser tab. */
 	awareness?: boolean;
 }
 
@@ -37,7 +37,8 @@ export class SyncClient {
 	readonly doc = new Y.Doc();
 	readonly awareness = new awarenessProtocol.Awareness(this.doc);
 	readonly ws: WebSocket;
-	/** performance.now() when the socket was created / opened / the server's sync step 2 arrived. */
+	readonly framing: Framing;
+	/** performance.now() when the socket was created / opened / the server's sync step 2 was applied. */
 	readonly startedAt = performance.now();
 	openedAt = NaN;
 	syncedAt = NaN;
@@ -49,18 +50,24 @@ export class SyncClient {
 	closed = false;
 	closeCode: number | undefined;
 	readonly synced: Promise<void>;
+	/** Sync step 2 messages received so far (see `roundTrip`). */
+	private step2s = 0;
+	private readonly step2Waiters: { n: number; resolve(): void }[] = [];
 	private readonly ackWaiters: { n: number; resolve(): void }[] = [];
 	/** n → send time, for ack latency. */
 	private readonly sentAt = new Map<number, number>();
 	readonly ackLatencies: number[] = [];
 
 	constructor(private readonly opts: SyncClientOptions) {
-		const url = opts.acks ? opts.url + (opts.url.includes('?') ? '&' : '?') + 'acks=1' : opts.url;
-		this.ws = new WebSocket(url, { headers: opts.headers, perMessageDeflate: false });
+		const { target, room, index } = opts;
+		this.framing = Framing.for(target, room);
+		const base = target.wsUrl(room);
+		const url = opts.acks ? base + (base.includes('?') ? '&' : '?') + 'acks=1' : base;
+		this.ws = new WebSocket(url, { headers: target.clientHeaders?.(index) ?? target.headers(), perMessageDeflate: false });
 		this.ws.binaryType = 'nodebuffer';
 		const timeoutMs = opts.timeoutMs ?? 30_000;
 		this.synced = new Promise<void>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`no sync step 2 from ${opts.url} within ${timeoutMs} ms`)), timeoutMs);
+			const timer = setTimeout(() => reject(new Error(`no sync step 2 from ${target.name} (${url}) within ${timeoutMs} ms`)), timeoutMs);
 			timer.unref();
 			this.onSynced = () => {
 				clearTimeout(timer);
@@ -68,7 +75,7 @@ export class SyncClient {
 			};
 			this.ws.on('unexpected-response', (_req, res) => {
 				clearTimeout(timer);
-				reject(new Error(`upgrade refused: HTTP ${res.statusCode} for ${opts.url}`));
+				reject(new Error(`upgrade refused: HTTP ${res.statusCode} for ${url}`));
 			});
 			this.ws.on('error', (error) => {
 				clearTimeout(timer);
@@ -83,11 +90,7 @@ export class SyncClient {
 		this.synced.catch(() => undefined);
 		this.ws.on('open', () => {
 			this.openedAt = performance.now();
-			const e = encoding.createEncoder();
-			encoding.writeVarUint(e, MESSAGE_SYNC);
-			encoding.writeVarUint(e, SYNC_STEP_1);
-			encoding.writeVarUint8Array(e, Y.encodeStateVector(this.doc));
-			this.ws.send(encoding.toUint8Array(e));
+			for (const frame of this.framing.opening(Y.encodeStateVector(this.doc))) this.ws.send(frame);
 		});
 		this.ws.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
 		this.ws.on('close', (code) => {
@@ -99,27 +102,39 @@ export class SyncClient {
 			this.doc.on('update', (update: Uint8Array, origin: unknown) => {
 				if (origin !== REMOTE) this.sendSync(SYNC_UPDATE, update);
 			});
+		if (opts.awareness)
+			this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
+				if (origin === REMOTE) return;
+				const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]);
+				this.send(this.framing.awareness(update));
+			});
 	}
 
 	private onSynced: () => void = () => undefined;
 
 	private onMessage(data: Uint8Array): void {
 		const d = decoding.createDecoder(data);
+		if (this.framing.hocuspocus) decoding.readVarString(d);
 		const type = decoding.readVarUint(d);
-		if (type === MESSAGE_SYNC) {
+		// Hocuspocus sends its own sync step 1 as a "sync reply" (4); otherwise the same sync messages.
+		if (type === MESSAGE_SYNC || type === MESSAGE_SYNC_REPLY) {
 			const sub = decoding.readVarUint(d);
 			const payload = decoding.readVarUint8Array(d);
 			if (sub === SYNC_STEP_1) {
 				// The server's state vector: answer with what it lacks (counted as a write for acks).
 				this.sendSync(SYNC_STEP_2, Y.encodeStateAsUpdate(this.doc, payload));
-			} else {
-				if (sub === SYNC_STEP_2 && Number.isNaN(this.step2At)) this.step2At = performance.now();
-				Y.applyUpdate(this.doc, payload, REMOTE);
-				if (sub === SYNC_STEP_2 && Number.isNaN(this.syncedAt)) {
-					this.syncedAt = performance.now();
-					this.onSynced();
-					if (this.opts.awareness) this.awareness.setLocalState({ user: { name: 'bench' } });
-				}
+				return;
+			}
+			if (sub === SYNC_STEP_2 && Number.isNaN(this.step2At)) this.step2At = performance.now();
+			Y.applyUpdate(this.doc, payload, REMOTE);
+			if (sub !== SYNC_STEP_2) return;
+			this.step2s++;
+			for (let i = this.step2Waiters.length - 1; i >= 0; i--)
+				if (this.step2Waiters[i]!.n <= this.step2s) this.step2Waiters.splice(i, 1)[0]!.resolve();
+			if (Number.isNaN(this.syncedAt)) {
+				this.syncedAt = performance.now();
+				this.onSynced();
+				if (this.opts.awareness) this.awareness.setLocalState({ user: { name: `bench ${this.opts.index}` } });
 			}
 		} else if (type === MESSAGE_AWARENESS) {
 			awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(d), REMOTE);
@@ -138,17 +153,18 @@ export class SyncClient {
 				if (this.ackWaiters[i]!.n <= this.acked) this.ackWaiters.splice(i, 1)[0]!.resolve();
 			}
 		}
+		// Anything else (Hocuspocus' auth answer and sync status, our other messages) is not needed here.
+	}
+
+	private send(frame: Uint8Array): void {
+		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
 	}
 
 	private sendSync(sub: number, update: Uint8Array): void {
 		if (this.ws.readyState !== WebSocket.OPEN) return;
-		const e = encoding.createEncoder();
-		encoding.writeVarUint(e, MESSAGE_SYNC);
-		encoding.writeVarUint(e, sub);
-		encoding.writeVarUint8Array(e, update);
 		this.sent++;
 		this.sentAt.set(this.sent, performance.now());
-		this.ws.send(encoding.toUint8Array(e));
+		this.ws.send(this.framing.sync(sub, update));
 	}
 
 	/** Applies `fn` as one local transaction (sent as one update message); returns its ack number. */
@@ -162,6 +178,27 @@ export class SyncClient {
 		Y.applyUpdate(this.doc, update, REMOTE);
 		this.sendSync(SYNC_UPDATE, update);
 		return this.sent;
+	}
+
+	/**
+	 * Sends a sync step 1 and resolves when the server's sync step 2 answering it arrives: every server
+	 * here handles a socket's messages in order, so by then it has applied everything sent before (the
+	 * targets without acks have no other way to say so).
+	 */
+	roundTrip(timeoutMs = 30_000): Promise<void> {
+		const n = this.step2s + 1;
+		return new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no answer to a sync step 1 within ${timeoutMs} ms`)), timeoutMs);
+			timer.unref();
+			this.step2Waiters.push({
+				n,
+				resolve: () => {
+					clearTimeout(timer);
+					resolve();
+				}
+			});
+			this.send(this.framing.step1(Y.encodeStateVector(this.doc)));
+		});
 	}
 
 	/** Resolves when the server acknowledged the first `n` messages; rejects after `timeoutMs`. */
@@ -205,6 +242,8 @@ export class SyncClient {
 	}
 }
 
+type AwarenessChange = { added: number[]; updated: number[]; removed: number[] };
+
 /** Opens `count` clients with at most `parallel` handshakes in flight; all must sync. */
 export async function openClients(make: (i: number) => SyncClientOptions, count: number, parallel = 20): Promise<SyncClient[]> {
 	const clients: SyncClient[] = new Array(count);
@@ -224,45 +263,4 @@ export async function openClients(make: (i: number) => SyncClientOptions, count:
 		throw error;
 	}
 	return clients;
-}
-
-export function percentile(values: number[], p: number): number {
-	if (values.length === 0) return NaN;
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Watches the generator's own event loop: a point measured while it lagged beyond `boundMs` (p99) says
- * more about this process than about the server, and is marked discarded.
- */
-export function lagGuard(boundMs = 50): { stop(): { p99Ms: number; lagged: boolean } } {
-	const h = monitorEventLoopDelay({ resolution: 10 });
-	h.enable();
-	return {
-		stop() {
-			h.disable();
-			const p99Ms = h.percentile(99) / 1e6;
-			return { p99Ms, lagged: p99Ms > boundMs };
-		}
-	};
-}
-
-/** Our server's `/api/health` counts (rooms loaded, sockets, commits); undefined for other targets. */
-export async function healthStats(
-	wsUrl: string
-): Promise<{ rooms: number; connections: number; commits: number; rows: number } | undefined> {
-	const u = new URL(wsUrl);
-	u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
-	u.pathname = '/api/health';
-	u.search = '';
-	try {
-		const res = await fetch(u, { signal: AbortSignal.timeout(5_000) });
-		const body = (await res.json()) as { collabStats?: { rooms: number; connections: number; commits: number; rows: number } };
-		return body.collabStats;
-	} catch {
-		return undefined;
-	}
 }

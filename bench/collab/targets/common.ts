@@ -1,11 +1,14 @@
 /**
  * What every target launcher shares: a free loopback port, a child process pinned to one CPU with
- * `taskset -c`, waiting until it listens, its resident set size from /proc, and a bounded stop.
+ * `taskset -c`, waiting until it listens, its resident set size from /proc, its memory after a forced
+ * garbage collection (the preloaded gc-hook.mjs), and a bounded stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TargetMemory } from '../types';
 
 export const HOST = '127.0.0.1';
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -25,13 +28,18 @@ export interface PinnedChild {
 	proc: ChildProcess;
 	pid: number;
 	output(): string;
+	/** Memory after two full garbage collections in the child (SIGUSR2 to gc-hook.mjs); bounded in time. */
+	memoryAfterGc(): Promise<TargetMemory>;
 	stop(): Promise<void>;
 }
+
+/** Preloaded into every target: a full GC and a memory line on SIGUSR2, nothing otherwise. */
+const GC_HOOK = ['--expose-gc', '--import', pathToFileURL(path.join(import.meta.dirname, 'gc-hook.mjs')).href];
 
 /** Starts `node <args>` under `taskset -c <cpu>` (taskset execs node, so the pid is node's). */
 export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string, string | undefined>): PinnedChild {
 	const extra = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean);
-	const proc = spawn('taskset', ['-c', String(cpu), process.execPath, ...extra, ...nodeArgs], {
+	const proc = spawn('taskset', ['-c', String(cpu), process.execPath, ...extra, ...GC_HOOK, ...nodeArgs], {
 		cwd: ROOT,
 		env: { ...process.env, ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
@@ -45,10 +53,27 @@ export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string,
 	proc.stderr!.on('data', keep);
 	const exited = new Promise<void>((r) => proc.once('exit', () => r()));
 	if (proc.pid === undefined) throw new Error('could not spawn taskset/node');
+	let gcs = 0;
 	return {
 		proc,
 		pid: proc.pid,
 		output: () => out,
+		async memoryAfterGc() {
+			const n = ++gcs;
+			const re = new RegExp(`^bench-gc ${n} (\\{.*\\})$`, 'm');
+			proc.kill('SIGUSR2');
+			const until = Date.now() + 10_000;
+			for (;;) {
+				const m = re.exec(out.slice(-20_000));
+				if (m) {
+					const got = JSON.parse(m[1]!) as TargetMemory & { collected: boolean };
+					if (!got.collected) throw new Error('the target ran without --expose-gc: no forced collection');
+					return { rss: got.rss, heapUsed: got.heapUsed, external: got.external };
+				}
+				if (proc.exitCode !== null || Date.now() > until) throw new Error(`no answer from the target's gc hook (bench-gc ${n})`);
+				await new Promise((r) => setTimeout(r, 20));
+			}
+		},
 		async stop() {
 			if (proc.exitCode !== null || proc.signalCode !== null) return;
 			proc.kill('SIGTERM');

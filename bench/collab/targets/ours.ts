@@ -1,28 +1,34 @@
 /**
  * Target D: ours, the production build (`node build-server/server/index.js`, NODE_ENV=production) with
  * authentication and PostgreSQL persistence on. One fresh database per run (dropped by `dispose`),
- * seeded through the real services: USERS managers (ours allows 20 sockets per user, so clients are
- * spread over them) logged in once over HTTP, and an incident per room. Each `start` is a fresh process
- * on that database; sessions are rows, so the cookies stay valid across restarts.
+ * seeded through the real services: managers (ours allows 20 sockets per user, so clients are spread
+ * over them; 96, quick 64) logged in once over HTTP, and an incident per room. Each `start` is a fresh
+ * process on that database; sessions are rows, so the cookies stay valid across restarts. The users
+ * are made (password hashing, on the generator's CPU) while the first process boots (on the server's).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunningTarget, TargetOptions } from '../types';
+import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
+import type { RunningTarget, TargetOptions, TargetStats } from '../types';
 import { freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
 
 const PASSWORD = 'bench-password-123';
-/** 96 × 20 sockets = 1,920: room for the 1,000-client points and the rooms scenario's 1,500 clients, plus the full clients. */
-const USERS = 96;
+/**
+ * 96 × 20 sockets = 1,920: room for the 1,000-client points and the rooms scenario's 1,500 clients, plus
+ * the full clients. Quick: 64 × 20 = 1,280 for its 1,003 at most (the scribe's 1,000 readers).
+ */
+const USERS = { full: 96, quick: 64 };
 const START_TIMEOUT_MS = 60_000;
 
 process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 
+type Users = { manager: import('../../../src/lib/server/context').Actor; usernames: string[] };
 type Seed = {
 	ctx: import('../../../tests/helpers/context').TestContext;
-	manager: import('../../../src/lib/server/context').Actor;
-	usernames: string[];
 	dataDir: string;
+	/** Made once per run, while the first process boots. */
+	users?: Promise<Users>;
 	cookies: string[];
 };
 let seeding: Promise<Seed> | undefined;
@@ -32,23 +38,29 @@ function must<T>(r: { ok: true; value: T } | { ok: false; error: { code: string;
 	return r.value;
 }
 
+/** A fresh, migrated database (the server needs it to start) and a data directory. */
 async function seed(): Promise<Seed> {
 	// Imported lazily: the helper reads TEST_DATABASE_URL at import time and opens a database.
-	const { createTestContext, makeUser } = await import('../../../tests/helpers/context');
+	const { createTestContext } = await import('../../../tests/helpers/context');
 	const ctx = await createTestContext();
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warroom-bench-'));
+	return { ctx, dataDir, cookies: [] };
+}
+
+async function makeUsers(ctx: Seed['ctx'], count: number): Promise<Users> {
+	const { makeUser } = await import('../../../tests/helpers/context');
 	const usernames: string[] = [];
-	let manager: Seed['manager'] | undefined;
+	let manager: Users['manager'] | undefined;
 	// Eight at a time: password hashing runs on the thread pool.
-	for (let i = 0; i < USERS; i += 8) {
-		const batch = Array.from({ length: Math.min(8, USERS - i) }, (_, k) => `bench-${i + k}`);
+	for (let i = 0; i < count; i += 8) {
+		const batch = Array.from({ length: Math.min(8, count - i) }, (_, k) => `bench-${i + k}`);
 		const made = await Promise.all(
 			batch.map((username) => makeUser(ctx, { role: 'manager', username, password: PASSWORD, displayName: username }))
 		);
 		manager ??= made[0]!.actor;
 		usernames.push(...batch);
 	}
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warroom-bench-'));
-	return { ctx, manager: manager!, usernames, dataDir, cookies: [] };
+	return { manager: manager!, usernames };
 }
 
 async function login(origin: string, username: string): Promise<string> {
@@ -66,6 +78,8 @@ async function login(origin: string, username: string): Promise<string> {
 export async function start(opts: TargetOptions): Promise<RunningTarget> {
 	const entry = path.join(ROOT, 'build-server/server/index.js');
 	if (!fs.existsSync(entry)) throw new Error('no build: run `npm run build` first');
+	const t0 = performance.now();
+	const firstStart = seeding === undefined;
 	seeding ??= seed();
 	const s = await seeding;
 	const port = await freePort();
@@ -81,24 +95,41 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 		WARROOM_JOBS: '0',
 		LOG_LEVEL: 'warn'
 	});
-	const until = Date.now() + START_TIMEOUT_MS;
-	for (;;) {
-		if (child.proc.exitCode !== null) throw new Error(`ours exited (${child.proc.exitCode}):\n${child.output().slice(-3000)}`);
-		if (Date.now() > until) {
-			await child.stop();
-			throw new Error(`ours did not become healthy:\n${child.output().slice(-3000)}`);
+	// The users are made while the process boots (hashing here, booting on the server's CPU).
+	const userCount = opts.quick ? USERS.quick : USERS.full;
+	const usersMade = (s.users ??= makeUsers(s.ctx, userCount)).then(() => performance.now());
+	usersMade.catch(() => undefined);
+	let users: Users;
+	let healthyAt: number;
+	try {
+		const until = Date.now() + START_TIMEOUT_MS;
+		for (;;) {
+			if (child.proc.exitCode !== null) throw new Error(`ours exited (${child.proc.exitCode}):\n${child.output().slice(-3000)}`);
+			if (Date.now() > until) throw new Error(`ours did not become healthy:\n${child.output().slice(-3000)}`);
+			const ok = await fetch(`${origin}/api/health`).then(
+				(r) => r.ok,
+				() => false
+			);
+			if (ok) break;
+			await new Promise((r) => setTimeout(r, 100));
 		}
-		const ok = await fetch(`${origin}/api/health`).then(
-			(r) => r.ok,
-			() => false
-		);
-		if (ok) break;
-		await new Promise((r) => setTimeout(r, 150));
+		healthyAt = performance.now();
+		users = await s.users;
+		// Sessions are rows: log in once per run (ORIGIN changes with the port, but the cookie does not care).
+		if (s.cookies.length === 0)
+			for (let i = 0; i < users.usernames.length; i += 8)
+				s.cookies.push(...(await Promise.all(users.usernames.slice(i, i + 8).map((u) => login(origin, u)))));
+	} catch (error) {
+		await child.stop();
+		throw error;
 	}
-	// Sessions are rows: log in once per run (ORIGIN changes with the port, but the cookie does not care).
-	if (s.cookies.length === 0)
-		for (let i = 0; i < s.usernames.length; i += 8)
-			s.cookies.push(...(await Promise.all(s.usernames.slice(i, i + 8).map((u) => login(origin, u)))));
+	const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
+	opts.log?.(
+		`ours: healthy in ${secs(t0, healthyAt)} s` +
+			(firstStart
+				? ` (a fresh database; ${users.usernames.length} users made in ${secs(t0, await usersMade)} s meanwhile), logged them in by ${secs(t0, performance.now())} s`
+				: '')
+	);
 	return {
 		name: 'ours',
 		pid: child.pid,
@@ -109,12 +140,24 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 			const { declareIncident } = await import('../../../src/lib/server/services/incident.service');
 			const ids: string[] = [];
 			for (let i = 0; i < n; i++) {
-				const r = must(await declareIncident(s.ctx, s.manager, { title: `Bench room ${i + 1}`, impact: 'moderate', urgency: 'high' }));
+				const r = must(await declareIncident(s.ctx, users.manager, { title: `Bench room ${i + 1}`, impact: 'moderate', urgency: 'high' }));
 				ids.push(r.incident.id);
 			}
 			return ids;
 		},
 		persistent: true,
+		async stats() {
+			// `collabStats` is shown to a loopback caller that sent no proxy headers (or to an admin): this request.
+			const res = await fetch(`${origin}/api/health`, { signal: AbortSignal.timeout(5_000) });
+			const body = (await res.json()) as { collabStats?: TargetStats };
+			if (!body.collabStats) throw new Error(`ours: /api/health (${res.status}) has no collabStats for this loopback request`);
+			return body.collabStats;
+		},
+		roomRelease: {
+			afterMs: DEFAULT_ROOM_OPTIONS.roomIdleMs,
+			note: `counts from /api/health collabStats (every room loaded in the process); ours unloads a room ${DEFAULT_ROOM_OPTIONS.roomIdleMs / 1000} s after its last client left (roomIdleMs in room-manager.ts; no environment setting, so quick waits for it too)`
+		},
+		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),
 		stop: () => child.stop()
 	};

@@ -2,7 +2,8 @@
  * Target A, the physical limit: a `ws` relay that forwards every binary frame to the other sockets of
  * its room (the URL path) and knows nothing about Yjs, except one thing so clients can tell they are
  * "synced": a sync step 1 (`[0, 0, …]`) is answered with a constant, empty sync step 2 and not
- * forwarded. Run as a child process: `PORT=… node --import tsx raw-relay-server.ts`.
+ * forwarded. Run as a child process: `PORT=… node --import tsx raw-relay-server.ts`. `GET /bench-stats`
+ * answers its room and socket counts (for the rooms scenario).
  */
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -12,8 +13,15 @@ const rooms = new Map<string, Set<WebSocket>>();
 /** messageSync, syncStep2, varUint8Array([0 structs, 0 deletes]). */
 const EMPTY_STEP_2 = new Uint8Array([0, 1, 2, 0, 0]);
 
-const server = http.createServer((_req, res) => res.end('raw relay'));
-const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+const server = http.createServer((req, res) => {
+	if (req.url === '/bench-stats') {
+		res.setHeader('content-type', 'application/json');
+		return res.end(JSON.stringify({ rooms: rooms.size, connections: wss.clients.size }));
+	}
+	res.end('raw relay');
+});
+server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
 wss.on('connection', (ws, req) => {
 	const name = (req.url ?? '/').split('?')[0]!;
 	let room = rooms.get(name);
