@@ -121,7 +121,7 @@ async function main() {
 	for (const s of scenarios) {
 		const t = tables.find((x) => x.scenario === s.name);
 		if (!t) continue;
-		parts.push(renderTable(t, s.title ?? s.name, s.description, s.goals?.(t)));
+		parts.push(renderTable(t, s.title ?? s.name, s.description, s.goals?.(t), quick ? s.quick : undefined));
 	}
 	parts.push(renderChecks(checks, failures));
 	const seconds = (Date.now() - startedAt.getTime()) / 1000;

@@ -93,14 +93,22 @@ export function header(opts: { quick: boolean; reps: number; root: string; start
 		`Server pinned to CPU 1, generator to CPU 0 (\`taskset\`); ${opts.reps} repetition(s), targets interleaved (order rotated each repetition); ` +
 			`cells are the median (min–max) over repetitions; ‡n = n points discarded because the generator's event-loop delay p99 exceeded ${LAG_P99_BOUND_MS} ms.`,
 		`Targets: ${opts.targets.map((t) => TARGETS[t].label).join(', ')}. Ratios are of medians (for "lower is better" rows below 1 is better).`,
+		...(opts.quick
+			? [
+					'',
+					'**Quick run**: one repetition (full: 3), fewer and shorter points, single samples, so the figures are noisy and a ladder that holds at its (short) top is only a lower bound; ' +
+						'ours logs in 64 users (96); a scenario is abandoned after 90 s against one target (5 min). Under each table, "Quick:" says what it leaves out. Take figures from a full run.'
+				]
+			: []),
 		''
 	].join('\n');
 }
 
-export function renderTable(a: Aggregate, title: string, description?: string, goals?: string[]): string {
+export function renderTable(a: Aggregate, title: string, description?: string, goals?: string[], quickNote?: string): string {
 	const targets = TARGET_ORDER.filter((t) => a.rows.some((r) => r.cells[t]));
 	const lines = [`## ${title}`, ''];
 	if (description) lines.push(description, '');
+	if (quickNote) lines.push(`Quick: ${quickNote}`, '');
 	lines.push(
 		`| row | measure | ${targets.map((t) => TARGETS[t].label).join(' | ')} | D ÷ A | D ÷ B | C ÷ B |`,
 		`| --- | --- | ${targets.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`

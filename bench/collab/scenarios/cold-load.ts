@@ -199,6 +199,7 @@ export const coldLoad: Scenario = {
 		`replayed into the notes of one incident and stored as one log row per ${OPS_PER_ROW} ops. Ours: a fresh client opens the room while it is not in memory; ` +
 		'time from creating the socket to the complete document (sync step 2), on the long log and after compaction (the snapshot it wrote, in fresh incidents). Others keep nothing: ' +
 		'a second client joins a room a first client filled (warm join); ours is measured that way too.',
+	quick: '3 incidents per case (full: 5).',
 	async run(target, ctx) {
 		const loads = ctx.quick ? 3 : 5;
 		const h = history(ctx);

@@ -20,6 +20,8 @@ export interface Scenario {
 	/** Table heading and a sentence on what is measured (default: the name). */
 	title?: string;
 	description?: string;
+	/** What a quick run leaves out of this scenario (printed under its table in quick results). */
+	quick?: string;
 	/** The goals for this scenario, checked on the aggregated table (lines under it). */
 	goals?(table: Aggregate): string[];
 }

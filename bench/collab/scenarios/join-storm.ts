@@ -17,6 +17,7 @@ export const joinStorm: Scenario = {
 	title: 'Join storm',
 	description:
 		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant.',
+	quick: 'N = 100 and 1,000 (full: also 500).',
 	async run(target, ctx) {
 		const sizes = ctx.quick ? [100, 1000] : [100, 500, 1000];
 		const points: Point[] = [];

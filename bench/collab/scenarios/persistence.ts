@@ -121,6 +121,7 @@ export const persistence: Scenario = {
 	title: 'Persistence: acknowledgement latency and commits',
 	description:
 		'Ours only (the others persist nothing): one busy room, writers sending one small update each at a steady rate with ?acks=1; latency from sending to our ack (type 100, sent after the commit), and log rows committed per second for the room (server counter on /api/health).',
+	quick: '4 writers × 5/s for 6 s (full: 8 × 8/s for 20 s).',
 	targets: ['ours'],
 	run
 };
