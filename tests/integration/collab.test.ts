@@ -585,6 +585,41 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(await h.server.port.read(room, (d) => listEntries(d).map((e) => e.text))).toEqual(['kept']);
 	});
 
+	it('hibernates an idle room while people are in it, and wakes it on the next message without losing anything', async () => {
+		const h = await harness({ hibernateAfterMs: 60, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const alice = await user();
+		const bob = await user();
+		// Committed = in the database (acks count the provider's own sync messages too, so they are not used here).
+		const committed = async () => listEntries(await committedDoc(room)).map((e) => e.text);
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		entry(a.doc, 'before the nap');
+		await waitFor(async () => (await committed()).length === 1, 'the first entry to be committed');
+		a.provider.awareness.setLocalStateField('typing', false);
+		// Idle: the document sleeps, the room stays loaded and Alice stays connected.
+		await waitFor(() => h.server.rooms.hibernatingCount() === 1, 'the room to hibernate');
+		expect(h.server.rooms.loadedRoomNames()).toContain(room);
+		expect(a.provider.wsconnected).toBe(true);
+
+		// A join and a write wake it: applied, broadcast and committed as usual.
+		const b = client(h, { room, cookie: bob.cookie });
+		await synced(b);
+		expect(listEntries(b.doc).map((e) => e.text)).toEqual(['before the nap']);
+		await waitFor(() => h.server.rooms.hibernatingCount() === 1, 'the room to hibernate again');
+		entry(a.doc, 'after the nap', '2026-11-23T08:01:00Z');
+		await waitFor(() => listEntries(b.doc).length === 2, 'bob to see the new entry');
+		await waitFor(async () => (await committed()).length === 2, 'the second entry to be committed');
+		expect(await committed()).toEqual(['before the nap', 'after the nap']);
+		// Services read and write a hibernating room like any other.
+		await waitFor(() => h.server.rooms.hibernatingCount() === 1, 'a third nap');
+		await h.server.port.transact(room, (d) => entry(d, 'from a service', '2026-11-23T08:02:00Z'));
+		await waitFor(() => listEntries(a.doc).length === 3 && listEntries(b.doc).length === 3, 'both to see the service entry');
+		expect(await committed()).toEqual(['before the nap', 'after the nap', 'from a service']);
+		// Presence was never part of the nap.
+		await waitFor(() => b.provider.awareness.getStates().has(a.doc.clientID), "bob to see alice's presence");
+	});
+
 	it('lets services append system entries and transact whether or not the room is loaded', async () => {
 		const h = await harness();
 		const room = randomUUID();

@@ -32,6 +32,9 @@ const kib = (b: number) => (b / 1024).toFixed(1);
 async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]> {
 	const roomCount = ctx.quick ? 200 : 1000;
 	const settleMs = ctx.quick ? 1_000 : 5_000;
+	// "Idle": no edit for this long before the memory is read. Ours hibernates a document untouched for
+	// 10 s (checked every 5 s), so the full run waits 16 s; quick reads it at 1 s, before that.
+	const idleMs = ctx.quick ? 1_000 : 16_000;
 	// Watch for as long as the target's own release delay, and then some: quick only checks it happened.
 	const release = target.roomRelease.afterMs;
 	const watchMs = (Number.isFinite(release) ? release : 0) + (ctx.quick ? 5_000 : 45_000);
@@ -77,7 +80,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 				? `converged in all ${pairs.length} two-client rooms`
 				: `NOT converged in ${apart} of ${pairs.length} two-client rooms (${2 * ENTRIES_PER_CLIENT} entries expected in each)`;
 		ctx.check(`${row}: the two clients of every two-client room converged`, apart === 0, convergence);
-		await sleep(settleMs);
+		await sleep(idleMs);
 		const open = await target.stats();
 		const memOpen = await target.memory();
 		// The server must hold every room we opened. Divide by the rooms it added: ours may unload an
@@ -88,7 +91,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 		const perRoomHeap = (js(memOpen) - js(memBefore)) / added;
 		ctx.log(
 			`${target.name} ${row}: ${clients.length} clients; after GC: RSS ${mib(memBefore.rss)} → ${mib(memOpen.rss)} MiB, heap + external ${mib(js(memBefore))} → ${mib(js(memOpen))} MiB; ` +
-				`rooms loaded ${before.rooms} → ${open.rooms}, sockets ${open.connections}: ${kib(perRoom)} KiB/room RSS, ${kib(perRoomHeap)} KiB/room heap; ${convergence}`
+				`rooms loaded ${before.rooms} → ${open.rooms}${'hibernating' in open ? ` (${String(open.hibernating)} hibernating)` : ''}, sockets ${open.connections}: ${kib(perRoom)} KiB/room RSS, ${kib(perRoomHeap)} KiB/room heap; ${convergence}`
 		);
 		const base = { scenario: NAME, row, target: target.name, better: 'lower' as const };
 		points.push(
@@ -96,7 +99,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 				...base,
 				measure: PER_ROOM,
 				value: perRoom / 1024,
-				note: `${clients.length} clients in ${roomCount} rooms, ${ENTRIES_PER_CLIENT} entries and an awareness state each; memory after a forced full GC, ${settleMs / 1000} s after the writes, minus the same before the clients came, per room the server added`
+				note: `${clients.length} clients in ${roomCount} rooms, ${ENTRIES_PER_CLIENT} entries and an awareness state each; memory after a forced full GC, ${idleMs / 1000} s after the writes, minus the same before the clients came, per room the server added`
 			},
 			{
 				...base,
@@ -154,7 +157,7 @@ export const rooms: Scenario = {
 		`R rooms with one or two clients each (a Y.Doc and an awareness state, like a browser tab) writing ${ENTRIES_PER_CLIENT} small timeline entries, then idle. Memory per room: the server's memory with the rooms open minus before the clients came, both after a full GC forced in the server (a preloaded SIGUSR2 hook), divided by the rooms it added; as RSS and as V8 heap + external. The two clients of every two-client room must converge. ` +
 		'Then every client leaves and the server\'s own count of loaded rooms is watched until it is zero (ours: /api/health collabStats; the others: a /bench-stats route of their launcher script). "> x" = still loaded when the watch ended.',
 	quick:
-		"R = 200 rooms (full: 1,000), 1 s settles (5 s), the unload watched for the target's own delay + 5 s (+ 45 s). " +
+		"R = 200 rooms (full: 1,000), 1 s settles (5 s; idle 16 s before the memory is read, after ours hibernates idle documents at 10 s), the unload watched for the target's own delay + 5 s (+ 45 s). " +
 		'Ours unloads a room 30 s after its last client left (roomIdleMs, no environment setting), so quick waits those 30 s too.',
 	run,
 	goals(t) {

@@ -12,6 +12,8 @@ export { createCollabServer, type CollabServer, type CollabServerOptions } from 
 /** Loaded rooms, open sockets, and commits/rows written since start: plain counts, no names. */
 export interface CollabStats {
 	rooms: number;
+	/** Of those, rooms whose document hibernates (idle: only its encoded state is kept). */
+	hibernating: number;
 	connections: number;
 	commits: number;
 	rows: number;
@@ -22,7 +24,12 @@ const servers = new WeakMap<App, CollabServer>();
 export function collabStats(app: App): CollabStats | undefined {
 	const server = servers.get(app);
 	if (!server) return undefined;
-	return { rooms: server.rooms.loadedRoomNames().length, connections: server.connectionCount(), ...server.rooms.counters };
+	return {
+		rooms: server.rooms.loadedRoomNames().length,
+		hibernating: server.rooms.hibernatingCount(),
+		connections: server.connectionCount(),
+		...server.rooms.counters
+	};
 }
 
 export async function installCollab(app: App): Promise<void> {

@@ -38,6 +38,11 @@ export interface RoomManagerOptions {
 	compactAfterRows: number;
 	/** Unload a room this long after its last client left (after flushing). */
 	roomIdleMs: number;
+	/**
+	 * Hibernate a loaded room's document after this long untouched (clients may still be connected):
+	 * only its encoded state is kept and the Y.Doc is rebuilt on the next use. 0 = never.
+	 */
+	hibernateAfterMs: number;
 	/** Identifies this process in the log and in NOTIFY payloads. */
 	nodeId: string;
 }
@@ -45,7 +50,8 @@ export interface RoomManagerOptions {
 export const DEFAULT_ROOM_OPTIONS: Omit<RoomManagerOptions, 'nodeId'> = {
 	flushIntervalMs: 100,
 	compactAfterRows: 500,
-	roomIdleMs: 30_000
+	roomIdleMs: 30_000,
+	hibernateAfterMs: 10_000
 };
 
 /** A connected client, as the room sees it (the socket side lives in collab-server.ts). */
@@ -67,8 +73,19 @@ function emptyBatch(): Batch {
 }
 
 export class Room {
-	readonly doc = new Y.Doc();
-	readonly awareness = new awarenessProtocol.Awareness(this.doc);
+	/** The document while it is live; undefined while the room hibernates (see `doc`). */
+	private live: Y.Doc | undefined = new Y.Doc();
+	/** While hibernating: the document's complete state (pending structs included). */
+	private frozen: Uint8Array | undefined;
+	/** Called with every document rebuilt from the frozen state (the manager attaches its listener). */
+	onThaw: ((doc: Y.Doc) => void) | undefined;
+	/** When the document was last used (Date.now()). */
+	lastUsed = Date.now();
+	/**
+	 * Presence lives beside the document, not in it: awareness needs a Y.Doc only for a client id of its
+	 * own (the server's local state is null), so a room can hibernate its document while people are in it.
+	 */
+	readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
 	readonly peers = new Set<RoomPeer>();
 	/** Updates and awareness changes go out coalesced, once per turn of the event loop (broadcast.ts). */
 	readonly broadcast: RoomBroadcaster = new RoomBroadcaster(this);
@@ -92,6 +109,47 @@ export class Room {
 	get busy(): boolean {
 		return this.peers.size > 0 || this.holds > 0;
 	}
+
+	/**
+	 * The room's Y.Doc. An idle room keeps only its encoded state (a few KiB where a small incident's
+	 * document takes tens on the heap); the first use after that rebuilds it, before anyone listens, so
+	 * nothing is broadcast or written back. The rebuilt document has a new client id, like a restart.
+	 */
+	get doc(): Y.Doc {
+		this.lastUsed = Date.now();
+		if (this.live) return this.live;
+		// An unloaded room has no document left: whatever still holds it gets a detached empty one.
+		if (this.destroyed) return new Y.Doc();
+		const doc = new Y.Doc();
+		Y.applyUpdate(doc, this.frozen ?? new Uint8Array([0, 0]), LOAD_ORIGIN);
+		this.frozen = undefined;
+		this.live = doc;
+		this.onThaw?.(doc);
+		return doc;
+	}
+
+	get hibernating(): boolean {
+		return this.live === undefined && !this.destroyed;
+	}
+
+	/** The live document without waking the room (undefined while it hibernates). */
+	peek(): Y.Doc | undefined {
+		return this.live;
+	}
+
+	hibernate(): void {
+		const doc = this.live;
+		if (!doc) return;
+		this.frozen = Y.encodeStateAsUpdate(doc);
+		this.live = undefined;
+		doc.destroy();
+	}
+
+	destroyDoc(): void {
+		this.live?.destroy();
+		this.live = undefined;
+		this.frozen = undefined;
+	}
 }
 
 interface Slot {
@@ -105,6 +163,7 @@ export class RoomManager {
 	private flushTimer: NodeJS.Timeout | undefined;
 	private flushChain: Promise<void> = Promise.resolve();
 	private flushFailures = 0;
+	private hibernateTimer: NodeJS.Timeout | undefined;
 	/** While commits fail: since when (reported by saveState). */
 	private failingSince: Date | undefined;
 	/** Updates of the batch being committed right now (taken out of their rooms). */
@@ -126,6 +185,36 @@ export class RoomManager {
 			read: (incidentId, fn) => this.read(incidentId, fn),
 			saveState: () => this.saveState()
 		};
+		if (opts.hibernateAfterMs > 0) {
+			this.hibernateTimer = setInterval(() => this.hibernateIdle(), Math.max(250, Math.floor(opts.hibernateAfterMs / 2)));
+			this.hibernateTimer.unref();
+		}
+	}
+
+	/** Loaded rooms whose document hibernates (the health page shows the count). */
+	hibernatingCount(): number {
+		let n = 0;
+		for (const { room } of this.rooms.values()) if (room.hibernating) n++;
+		return n;
+	}
+
+	/**
+	 * Puts to sleep the documents nobody touched for `hibernateAfterMs`: a room with nothing waiting to
+	 * be committed and no update waiting for its dependencies. Presence, peers and acks are untouched.
+	 */
+	hibernateIdle(now = Date.now()): number {
+		let n = 0;
+		for (const { room } of this.rooms.values()) {
+			if (room.loading || room.destroyed || room.hibernating) continue;
+			if (now - room.lastUsed < this.opts.hibernateAfterMs) continue;
+			if (this.dirty.has(room) || room.batch.updates.length > 0 || room.batch.waiters.length > 0) continue;
+			const doc = room.peek();
+			if (!doc || pendingBytes(doc) > 0) continue;
+			room.hibernate();
+			n++;
+		}
+		if (n > 0) log.debug('collab: rooms hibernated', { rooms: n });
+		return n;
 	}
 
 	/** On PostgreSQL, LISTEN before any room loads, so no committed update can fall between the two. */
@@ -233,7 +322,8 @@ export class RoomManager {
 		if (snapshot) Y.applyUpdate(room.doc, snapshot.state, LOAD_ORIGIN);
 		for (const row of rows) Y.applyUpdate(room.doc, row.update, LOAD_ORIGIN);
 		room.rowsSinceSnapshot = rows.length;
-		room.doc.on('update', (update: Uint8Array, origin: unknown) => this.onDocUpdate(room, update, origin));
+		this.attach(room, room.doc);
+		room.onThaw = (doc) => this.attach(room, doc);
 		room.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
 			const changed = added.concat(updated, removed);
 			if (changed.length > 0) room.broadcast.awarenessChanged(changed);
@@ -257,6 +347,10 @@ export class RoomManager {
 	 */
 	private readDocument(name: string) {
 		return collabRepo.readDocument(this.ctx.db, name);
+	}
+
+	private attach(room: Room, doc: Y.Doc): void {
+		doc.on('update', (update: Uint8Array, origin: unknown) => this.onDocUpdate(room, update, origin));
 	}
 
 	private onDocUpdate(room: Room, update: Uint8Array, origin: unknown): void {
@@ -490,7 +584,7 @@ export class RoomManager {
 		room.destroyed = true;
 		if (room.unloadTimer) clearTimeout(room.unloadTimer);
 		room.awareness.destroy();
-		room.doc.destroy();
+		room.destroyDoc();
 	}
 
 	private async transact(incidentId: string, fn: (doc: Y.Doc) => void): Promise<void> {
@@ -543,6 +637,7 @@ export class RoomManager {
 		}
 		this.closed = true;
 		if (this.flushTimer) clearTimeout(this.flushTimer);
+		if (this.hibernateTimer) clearInterval(this.hibernateTimer);
 		for (const room of this.dirty) {
 			for (const w of room.batch.waiters) w.reject(new Error('collab: shut down before the change was committed'));
 		}
