@@ -77,6 +77,15 @@ async function committedDoc(doc: string, context: AppContext = ctx): Promise<Y.D
 	return y;
 }
 
+/** Writes `entry 0` … `entry n-1`, waiting for each one's ack: one flush per entry, so the log grows a row at a time. */
+async function writeAcked(c: Client, n: number): Promise<void> {
+	for (let i = 0; i < n; i++) {
+		const before = c.acked();
+		entry(c.doc, `entry ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+		await waitFor(() => c.acked() > before, `ack ${i}`);
+	}
+}
+
 describe(`collab endpoint (${dbLabel})`, () => {
 	it('lets the stock y-websocket provider connect, read what the server wrote and write back', async () => {
 		const h = await harness();
@@ -478,12 +487,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const alice = await user();
 		const a = client(h, { room, cookie: alice.cookie, acks: true });
 		await synced(a);
-		for (let i = 0; i < 35; i++) {
-			const before = a.acked();
-			entry(a.doc, `entry ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
-			// One flush per entry, so the log grows a row at a time.
-			await waitFor(() => a.acked() > before, `ack ${i}`);
-		}
+		await writeAcked(a, 35);
 		const snap = await ctx.db.selectFrom('collab_snapshots').select(['upto_id']).where('doc', '=', room).executeTakeFirst();
 		expect(snap).toBeDefined();
 		expect(await logRows(room)).toBeLessThan(10);
@@ -527,11 +531,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const alice = await user();
 		const a = client(h, { room, cookie: alice.cookie, acks: true });
 		await synced(a);
-		for (let i = 0; i < 5; i++) {
-			const before = a.acked();
-			entry(a.doc, `entry ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
-			await waitFor(() => a.acked() > before, `ack ${i}`);
-		}
+		await writeAcked(a, 5);
 		expect(await logRows(room)).toBeGreaterThanOrEqual(5);
 		a.destroy();
 		await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the room to unload');
