@@ -100,10 +100,10 @@ async function validate(
 	const out: Partial<Pick<ActionItemRow, 'title' | 'owner_id' | 'due_date' | 'type' | 'link' | 'status'>> = {};
 	if (!partial || input.title !== undefined) {
 		// One line, no control characters, no unpaired surrogates (validate.ts): a clear error, never a throw.
+		// Required, so text() answers a value or an error, never undefined.
 		const title = text('title', input.title, { required: true, max: TITLE_MAX_CHARS });
 		if (isError(title)) errors.push(title);
-		else if (title === undefined) errors.push({ code: 'required', message: 'title is required', field: 'title' });
-		else out.title = title;
+		else if (title !== undefined) out.title = title;
 	}
 	if (!partial || input.type !== undefined) {
 		if (!(ACTION_ITEM_TYPES as readonly unknown[]).includes(input.type))
