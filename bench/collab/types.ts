@@ -22,6 +22,8 @@ export interface TargetMemory {
 	/** V8 heap in use, and memory outside it held by JS objects (Buffers, ArrayBuffers). */
 	heapUsed: number;
 	external: number;
+	/** What V8 has committed to its young generation (new space), in use or not; part of the RSS. */
+	young: number;
 }
 
 export interface RunningTarget {

@@ -68,7 +68,7 @@ export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string,
 				if (m) {
 					const got = JSON.parse(m[1]!) as TargetMemory & { collected: boolean };
 					if (!got.collected) throw new Error('the target ran without --expose-gc: no forced collection');
-					return { rss: got.rss, heapUsed: got.heapUsed, external: got.external };
+					return { rss: got.rss, heapUsed: got.heapUsed, external: got.external, young: got.young };
 				}
 				if (proc.exitCode !== null || Date.now() > until) throw new Error(`no answer from the target's gc hook (bench-gc ${n})`);
 				await new Promise((r) => setTimeout(r, 20));
