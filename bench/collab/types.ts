@@ -95,7 +95,7 @@ export interface Point {
 	better: 'lower' | 'higher';
 	/** The generator lagged (event loop delay beyond the bound): the point is discarded. */
 	discarded?: boolean;
-	/** The measurement ended before the event happened: the true value is above `value` (shown as `> value`). */
+	/** The measurement ended before the event happened: the true value is at or above `value` (shown as `≥ value`): also a ladder held at its top. */
 	atLeast?: boolean;
 	/** No ratio columns for this (row, measure): near-zero or signed values make them meaningless. */
 	noRatio?: boolean;

@@ -13,7 +13,7 @@ import { median } from './stats';
 export interface Cell {
 	values: number[];
 	discarded: number;
-	/** Values that are lower bounds (the measurement ended before the event): shown with ">". */
+	/** Values that are lower bounds (the measurement ended before the event, a ladder held at its top): shown with "≥". */
 	atLeast: number;
 	median: number;
 	min: number;
@@ -62,8 +62,8 @@ function cellText(c: Cell | undefined): string {
 	if (!c) return '—';
 	const d = c.discarded ? ` ‡${c.discarded}` : '';
 	if (c.values.length === 0) return c.discarded ? `discarded${d}` : '—';
-	// Lower bounds: "> x" when every value is one, else a count of them after the cell.
-	const gt = c.atLeast === c.values.length ? '> ' : '';
+	// Lower bounds: "≥ x" when every value is one, else a count of them after the cell.
+	const gt = c.atLeast === c.values.length ? '≥ ' : '';
 	const some = c.atLeast && !gt ? ` (${c.atLeast} of ${c.values.length} lower bounds)` : '';
 	if (c.values.length === 1) return `${gt}${fmt(c.median)}${d}`;
 	return `${gt}**${fmt(c.median)}** (${fmt(c.min)}–${fmt(c.max)})${some}${d}`;
@@ -71,9 +71,14 @@ function cellText(c: Cell | undefined): string {
 
 function ratio(a: Cell | undefined, b: Cell | undefined): string {
 	if (!a || !b || !Number.isFinite(a.median) || !Number.isFinite(b.median) || b.median === 0) return '—';
-	// A lower bound on either side makes the ratio meaningless.
-	if (a.atLeast || b.atLeast) return '—';
-	return `${(a.median / b.median).toFixed(2)}×`;
+	const r = `${(a.median / b.median).toFixed(2)}×`;
+	const all = (c: Cell) => c.atLeast === c.values.length;
+	// A lower bound over an exact figure bounds the ratio from below, an exact one over a lower bound
+	// from above; lower bounds on both sides, or among the values of one, leave it unknown.
+	if (!a.atLeast && !b.atLeast) return r;
+	if (all(a) && !b.atLeast) return `≥ ${r}`;
+	if (!a.atLeast && all(b)) return `≤ ${r}`;
+	return '—';
 }
 
 export function header(opts: { quick: boolean; reps: number; root: string; startedAt: Date; targets: TargetName[] }): string {
@@ -92,7 +97,7 @@ export function header(opts: { quick: boolean; reps: number; root: string; start
 		`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; commit ${commit}.`,
 		`Server pinned to CPU 1, generator to CPU 0 (\`taskset\`); ${opts.reps} repetition(s), targets interleaved (order rotated each repetition); ` +
 			`cells are the median (min–max) over repetitions; ‡n = n points discarded because the generator's event-loop delay p99 exceeded ${LAG_P99_BOUND_MS} ms.`,
-		`Targets: ${opts.targets.map((t) => TARGETS[t].label).join(', ')}. Ratios are of medians (for "lower is better" rows below 1 is better).`,
+		`Targets: ${opts.targets.map((t) => TARGETS[t].label).join(', ')}. Ratios are of medians (for "lower is better" rows below 1 is better); "≥ x" is a lower bound (a ladder held at its top or stopped because the generator lagged, a watch that ended first), and a goal it cannot decide says "not decided".`,
 		...(opts.quick
 			? [
 					'',
@@ -127,6 +132,22 @@ export function renderTable(a: Aggregate, title: string, description?: string, g
 }
 
 /** The median of a target's cell for (row, measure), or NaN. */
+/**
+ * The verdict of a goal "D ≥ k × reference" (higher is better) when either side may be a lower bound
+ * (a ladder held at its top, or stopped because the generator lagged): met only against an exact
+ * reference, missed only by an exact figure of ours; otherwise not decided, and the line says why.
+ */
+export function atLeastVerdict(ok: boolean, ours: Cell | undefined, reference: Cell | undefined, referenceName: string): string {
+	if (ok && reference?.atLeast)
+		return `not decided: ${referenceName}'s figure is a lower bound (the top of its ladder, or the generator lagged)`;
+	if (!ok && ours?.atLeast) return "not decided: D's figure is a lower bound (the top of its ladder, or the generator lagged)";
+	return ok ? 'met' : 'missed';
+}
+
+export function cellOf(a: Aggregate | undefined, row: string, measure: string, target: TargetName): Cell | undefined {
+	return a?.rows.find((r) => r.row === row && r.measure === measure)?.cells[target];
+}
+
 export function cellMedian(a: Aggregate | undefined, row: string, measure: string, target: TargetName): number {
 	return a?.rows.find((r) => r.row === row && r.measure === measure)?.cells[target]?.median ?? NaN;
 }

@@ -168,7 +168,7 @@ export const rooms: Scenario = {
 	title: 'Many concurrent incidents: memory per room, rooms freed',
 	description:
 		`R rooms with one or two clients each (a Y.Doc and an awareness state, like a browser tab) writing ${ENTRIES_PER_CLIENT} small timeline entries, then idle. Memory per room: the server's memory with the rooms open minus before the clients came, both after a full GC forced in the server (a preloaded SIGUSR2 hook), divided by the rooms it added; as RSS, as RSS less what V8's young generation grew by (it grows to 32 MiB in a burst of allocations and stays while anything allocates, in every target: a cost of the process, not of its rooms), and as V8 heap + external. The two clients of every two-client room must converge. ` +
-		'Then every client leaves and the server\'s own count of loaded rooms is watched until it is zero (ours: /api/health collabStats; the others: a /bench-stats route of their launcher script). "> x" = still loaded when the watch ended.',
+		'Then every client leaves and the server\'s own count of loaded rooms is watched until it is zero (ours: /api/health collabStats; the others: a /bench-stats route of their launcher script). "≥ x" = still loaded when the watch ended.',
 	quick:
 		"R = 200 rooms (full: 1,000), 1 s settles (5 s; idle 16 s before the memory is read, after ours hibernates idle documents at 10 s), the unload watched for the target's own delay + 5 s (+ 45 s). " +
 		'Ours unloads a room 30 s after its last client left (roomIdleMs, no environment setting), so quick waits those 30 s too.',
