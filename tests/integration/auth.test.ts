@@ -6,6 +6,7 @@ import { login, logout } from '../../src/lib/server/services/auth.service';
 import { updateOwnPreferences, updateUser } from '../../src/lib/server/services/users.service';
 import { FREE_FAILURES } from '../../src/lib/server/auth/throttle';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
+import { countingDb } from '../helpers/queries';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -76,6 +77,31 @@ describe(`sessions and login (${dbLabel})`, () => {
 		expect(await validateSessionToken(ctx, token)).toBeDefined();
 		ctx.setNow(new Date(t0.getTime() + 3 * idle));
 		expect(await validateSessionToken(ctx, token)).toBeUndefined();
+		ctx.setNow(null);
+	});
+
+	it('validates sessions asked together in one query, and slides their idle timeout in one more', async () => {
+		const people = [await makeUser(ctx), await makeUser(ctx), await makeUser(ctx)];
+		const t0 = new Date('2026-11-23T08:00:00Z');
+		ctx.setNow(t0);
+		const made = await Promise.all(
+			Array.from({ length: 12 }, (_, i) => createSession(ctx, { userId: people[i % 3]!.id, ip: null, userAgent: null }))
+		);
+		// Two minutes on: every session is due for its once-a-minute touch.
+		const later = new Date(t0.getTime() + 120_000);
+		ctx.setNow(later);
+		const counted = countingDb(ctx.db);
+		const storm = { ...ctx, db: counted.db };
+		const unknown = `${'a'.repeat(24)}.${'b'.repeat(24)}`;
+		const [forged, ...valid] = await Promise.all([
+			validateSessionToken(storm, `${made[0]!.session.id}.${'c'.repeat(24)}`),
+			...made.map((m) => validateSessionToken(storm, m.token)),
+			validateSessionToken(storm, unknown)
+		]);
+		expect(forged).toBeUndefined();
+		expect(valid.map((v) => v?.user.id)).toEqual([...made.map((_, i) => people[i % 3]!.id), undefined]);
+		expect(counted.queries).toEqual(['select', 'update']);
+		for (const m of made) expect((await sessionsRepo.findWithUser(ctx.db, m.session.id))!.session.last_seen_at).toEqual(later);
 		ctx.setNow(null);
 	});
 

@@ -28,6 +28,7 @@ import {
 	removeMember
 } from '../../src/lib/server/services/membership.service';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
+import { countingDb } from '../helpers/queries';
 
 type User = Awaited<ReturnType<typeof makeUser>>;
 
@@ -421,6 +422,19 @@ describe(`incidents on ${dbLabel}`, () => {
 		expect(await visible(admin)).toEqual({ list: true, search: true, byService: true, get: true, byNumber: true, room: 'read' });
 		for (const u of [manager2, outsider, exec, responder2])
 			expect(await visible(u)).toEqual({ list: false, search: false, byService: false, get: false, byNumber: false, room: 'none' });
+		// Asked together (a join storm), the room answers are the same, in one query per incident; an
+		// unknown user or incident gets no access and does not disturb the others' answers.
+		const counted = countingDb(ctx.db);
+		const storm = { ...ctx, db: counted.db };
+		const people = [manager, responder, admin, manager2, outsider, exec, responder2];
+		const together = await Promise.all([
+			...people.map((u) => roomAccess(storm, { userId: u.id, incidentId: secret.id })),
+			roomAccess(storm, { userId: 'no-such-user', incidentId: secret.id }),
+			roomAccess(storm, { userId: manager.id, incidentId: 'no-such-incident' }),
+			roomAccess(storm, { userId: responder.id, incidentId: 'no-such-incident' })
+		]);
+		expect(together).toEqual(['write', 'write', 'read', 'none', 'none', 'none', 'none', 'none', 'none', 'none']);
+		expect(counted.queries).toEqual(['select', 'select']);
 		// Not found, not forbidden: the answer does not reveal that the incident exists.
 		const peek = await getIncident(ctx, manager2.actor, secret.id);
 		expect(!peek.ok && peek.error.code).toBe('not_found');

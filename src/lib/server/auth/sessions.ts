@@ -3,7 +3,9 @@
  * lookup + constant-time secret check, with an idle timeout that slides and an absolute timeout
  * that does not. Deleting the row ends the session everywhere (and open sockets, via the bus).
  */
+import type DataLoader from 'dataloader';
 import type { AppContext } from '../context';
+import { batchLoader } from '../db/batch';
 import type { SessionRow, UserRow } from '../db/schema';
 import * as sessionsRepo from '../repositories/sessions.repository';
 import { newToken, parseToken, secretMatches } from './tokens';
@@ -27,36 +29,66 @@ interface CachedSession {
 	found: ValidSession;
 }
 
-const sessionCaches = new WeakMap<AppContext, Map<string, CachedSession>>();
+interface SessionState {
+	cache: Map<string, CachedSession>;
+	/** Bumped by every session or user change: a lookup that overlapped one is used once, not kept. */
+	generation: number;
+	/** Lookups and touches asked together share one query (db/batch.ts). */
+	find: DataLoader<string, ValidSession | undefined, string>;
+	touch: DataLoader<string, Date, string>;
+}
 
-function sessionCache(ctx: AppContext): Map<string, CachedSession> {
-	let cache = sessionCaches.get(ctx);
-	if (!cache) {
-		const fresh = new Map<string, CachedSession>();
-		cache = fresh;
-		sessionCaches.set(ctx, fresh);
+const states = new WeakMap<AppContext, SessionState>();
+
+function stateOf(ctx: AppContext): SessionState {
+	let state = states.get(ctx);
+	if (!state) {
+		const cache = new Map<string, CachedSession>();
+		const fresh: SessionState = {
+			cache,
+			generation: 0,
+			find: batchLoader(async (ids: readonly string[]) => {
+				const found = await sessionsRepo.findManyWithUser(ctx.db, ids);
+				return ids.map((id) => found.get(id));
+			}),
+			touch: batchLoader(async (ids: readonly string[]) => {
+				const at = ctx.now();
+				await sessionsRepo.touchMany(ctx.db, ids, at);
+				return ids.map(() => at);
+			})
+		};
+		state = fresh;
+		states.set(ctx, fresh);
 		ctx.events.subscribe((e) => {
-			if (e.type === 'sessions.ended' && e.sessionIds !== 'all') for (const id of e.sessionIds) fresh.delete(id);
-			else if (e.type === 'sessions.ended' || e.type === 'user.changed') {
-				for (const [id, c] of fresh) if (c.found.user.id === e.userId) fresh.delete(id);
-			}
+			if (e.type !== 'sessions.ended' && e.type !== 'user.changed') return;
+			fresh.generation++;
+			if (e.type === 'sessions.ended' && e.sessionIds !== 'all') for (const id of e.sessionIds) cache.delete(id);
+			else for (const [id, c] of cache) if (c.found.user.id === e.userId) cache.delete(id);
 		});
 	}
-	return cache;
+	return state;
 }
 
 async function findSession(ctx: AppContext, id: string): Promise<ValidSession | undefined> {
-	const cache = sessionCache(ctx);
-	const now = Date.now();
+	const state = stateOf(ctx);
+	const { cache } = state;
 	const hit = cache.get(id);
-	if (hit && now - hit.at < SESSION_CACHE_MS) return hit.found;
-	const found = await sessionsRepo.findWithUser(ctx.db, id);
+	if (hit && Date.now() - hit.at < SESSION_CACHE_MS) return hit.found;
+	const generation = state.generation;
+	const found = await state.find.load(id);
 	if (!found) {
 		cache.delete(id);
 		return undefined;
 	}
-	if (cache.size >= SESSION_CACHE_MAX) cache.clear();
-	cache.set(id, { at: now, found });
+	// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
+	if (generation === state.generation) {
+		const now = Date.now();
+		if (cache.size >= SESSION_CACHE_MAX) {
+			for (const [k, c] of cache) if (now - c.at >= SESSION_CACHE_MS) cache.delete(k);
+			if (cache.size >= SESSION_CACHE_MAX) cache.clear();
+		}
+		cache.set(id, { at: now, found });
+	}
 	return found;
 }
 
@@ -95,20 +127,19 @@ export async function validateSessionToken(ctx: AppContext, token: string | unde
 	const idle = now - session.last_seen_at.getTime() > ctx.config.sessionIdleTimeoutMs;
 	const tooOld = now - session.created_at.getTime() > ctx.config.sessionAbsoluteTimeoutMs;
 	if (idle || tooOld || user.disabled) {
-		sessionCache(ctx).delete(session.id);
+		stateOf(ctx).cache.delete(session.id);
 		await sessionsRepo.remove(ctx.db, session.id);
 		ctx.events.publish({ type: 'sessions.ended', userId: user.id, sessionIds: [session.id] });
 		return undefined;
 	}
 	if (now - session.last_seen_at.getTime() > TOUCH_INTERVAL_MS) {
-		session.last_seen_at = new Date(now);
-		await sessionsRepo.touch(ctx.db, session.id, session.last_seen_at);
+		session.last_seen_at = await stateOf(ctx).touch.load(session.id);
 	}
 	return { session, user };
 }
 
 export async function invalidateSession(ctx: AppContext, session: { id: string; user_id: string }): Promise<void> {
-	sessionCache(ctx).delete(session.id);
+	stateOf(ctx).cache.delete(session.id);
 	await sessionsRepo.remove(ctx.db, session.id);
 	ctx.events.publish({ type: 'sessions.ended', userId: session.user_id, sessionIds: [session.id] });
 }

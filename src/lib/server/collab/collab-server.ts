@@ -182,8 +182,12 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		const access = await shared(inFlightAccess, key, () => resolveAccess(userId, room));
 		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
 		if (generation === accessGeneration) {
-			if (accessCache.size >= ACCESS_CACHE_MAX) accessCache.clear();
-			accessCache.set(key, { at: Date.now(), access });
+			const now = Date.now();
+			if (accessCache.size >= ACCESS_CACHE_MAX) {
+				for (const [k, v] of accessCache) if (now - v.at >= ACCESS_CACHE_MS) accessCache.delete(k);
+				if (accessCache.size >= ACCESS_CACHE_MAX) accessCache.clear();
+			}
+			accessCache.set(key, { at: now, access });
 		}
 		return access;
 	};

@@ -42,26 +42,33 @@ export function findActive(db: Q, opts: { incidentId: string; userId: string }):
 		.executeTakeFirst();
 }
 
+export type AccessFacts = {
+	global_role: UserRow['global_role'];
+	disabled: boolean;
+	restricted: boolean;
+	member_role: IncidentMemberRow['role'] | null;
+};
+
 /**
- * What decides a user's access to an incident's room, in one round trip (every WebSocket upgrade asks):
- * the user's global role and disabled flag, the incident's restricted flag and the user's active
- * incident role. Undefined when the user or the incident does not exist.
+ * What decides users' access to an incident's room, for several users of one incident in one round
+ * trip (every WebSocket upgrade asks, and a join storm asks together): each user's global role and
+ * disabled flag, the incident's restricted flag and the user's active incident role. Users that do not
+ * exist, or all of them when the incident does not, are missing from the map.
  */
-export function accessFacts(
-	db: Q,
-	opts: { incidentId: string; userId: string }
-): Promise<
-	{ global_role: UserRow['global_role']; disabled: boolean; restricted: boolean; member_role: IncidentMemberRow['role'] | null } | undefined
-> {
-	return db
+export async function accessFactsMany(db: Q, incidentId: string, userIds: readonly string[]): Promise<Map<string, AccessFacts>> {
+	const out = new Map<string, AccessFacts>();
+	if (userIds.length === 0) return out;
+	const rows = await db
 		.selectFrom('incidents as i')
-		.innerJoin('users as u', (j) => j.on('u.id', '=', opts.userId))
+		.innerJoin('users as u', (j) => j.on('u.id', 'in', [...new Set(userIds)]))
 		.leftJoin('incident_members as m', (j) =>
 			j.onRef('m.incident_id', '=', 'i.id').onRef('m.user_id', '=', 'u.id').on('m.removed_at', 'is', null)
 		)
-		.select(['u.global_role', 'u.disabled', 'i.restricted', 'm.role as member_role'])
-		.where('i.id', '=', opts.incidentId)
-		.executeTakeFirst();
+		.select(['u.id as user_id', 'u.global_role', 'u.disabled', 'i.restricted', 'm.role as member_role'])
+		.where('i.id', '=', incidentId)
+		.execute();
+	for (const { user_id, ...facts } of rows) out.set(user_id, facts);
+	return out;
 }
 
 export function findActiveManager(db: Q, incidentId: string): Promise<IncidentMemberRow | undefined> {

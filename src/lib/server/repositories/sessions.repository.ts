@@ -7,8 +7,8 @@ export async function insert(db: Q, row: SessionRow): Promise<void> {
 	await db.insertInto('sessions').values(row).execute();
 }
 
-export async function findWithUser(db: Q, id: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
-	const row = await db
+function sessionsWithUsers(db: Q) {
+	return db
 		.selectFrom('sessions')
 		.innerJoin('users', 'users.id', 'sessions.user_id')
 		.select([
@@ -20,27 +20,46 @@ export async function findWithUser(db: Q, id: string): Promise<{ session: Sessio
 			'sessions.ip as s_ip',
 			'sessions.user_agent as s_user_agent'
 		])
-		.selectAll('users')
-		.where('sessions.id', '=', id)
-		.executeTakeFirst();
-	if (!row) return undefined;
-	const { s_id, s_secret_hash, s_user_id, s_created_at, s_last_seen_at, s_ip, s_user_agent, ...user } = row;
-	return {
-		session: {
-			id: s_id,
-			secret_hash: s_secret_hash,
-			user_id: s_user_id,
-			created_at: s_created_at,
-			last_seen_at: s_last_seen_at,
-			ip: s_ip,
-			user_agent: s_user_agent
-		},
-		user: user as UserRow
-	};
+		.selectAll('users');
 }
 
-export async function touch(db: Q, id: string, at: Date): Promise<void> {
-	await db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
+export async function findWithUser(db: Q, id: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+	return (await findManyWithUser(db, [id])).get(id);
+}
+
+/** Sessions with their users by id, in one query (a storm of upgrades or requests asks together); unknown ids are absent. */
+export async function findManyWithUser(db: Q, ids: readonly string[]): Promise<Map<string, { session: SessionRow; user: UserRow }>> {
+	const found = new Map<string, { session: SessionRow; user: UserRow }>();
+	if (ids.length === 0) return found;
+	const rows = await sessionsWithUsers(db)
+		.where('sessions.id', 'in', [...new Set(ids)])
+		.execute();
+	for (const row of rows) {
+		const { s_id, s_secret_hash, s_user_id, s_created_at, s_last_seen_at, s_ip, s_user_agent, ...user } = row;
+		found.set(s_id, {
+			session: {
+				id: s_id,
+				secret_hash: s_secret_hash,
+				user_id: s_user_id,
+				created_at: s_created_at,
+				last_seen_at: s_last_seen_at,
+				ip: s_ip,
+				user_agent: s_user_agent
+			},
+			user: user as UserRow
+		});
+	}
+	return found;
+}
+
+/** Slides the idle timeout of these sessions to `at`, in one statement. */
+export async function touchMany(db: Q, ids: readonly string[], at: Date): Promise<void> {
+	if (ids.length === 0) return;
+	await db
+		.updateTable('sessions')
+		.set({ last_seen_at: at })
+		.where('id', 'in', [...new Set(ids)])
+		.execute();
 }
 
 export async function remove(db: Q, id: string): Promise<void> {

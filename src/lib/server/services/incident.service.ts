@@ -29,6 +29,7 @@ import {
 	type OpeningMode
 } from '../../domain/incident-status';
 import { OPERATIONS, whyNot, type Operation } from '../../domain/permissions';
+import { batchLoader } from '../db/batch';
 import {
 	parseImpact,
 	parsePriority,
@@ -731,12 +732,52 @@ export async function listIncidents(
 	);
 }
 
+type AccessQuestion = { userId: string; incidentId: string };
+const accessLoaders = new WeakMap<AppContext, ReturnType<typeof newAccessLoader>>();
+
+/** Access questions asked together (a join storm, the re-check of open sockets) share one query per incident (db/batch.ts). */
+function newAccessLoader(ctx: AppContext) {
+	return batchLoader(
+		async (questions: readonly AccessQuestion[]) => {
+			const usersOf = new Map<string, string[]>();
+			for (const q of questions) {
+				const list = usersOf.get(q.incidentId);
+				if (list) list.push(q.userId);
+				else usersOf.set(q.incidentId, [q.userId]);
+			}
+			const answers = new Map(
+				[...usersOf].map(([incidentId, userIds]) => [incidentId, membersRepo.accessFactsMany(ctx.db, incidentId, userIds)])
+			);
+			// One incident's failed query fails only its own questions.
+			return Promise.all(
+				questions.map((q) =>
+					answers.get(q.incidentId)!.then(
+						(facts) => facts.get(q.userId),
+						(error: unknown) => toError(error)
+					)
+				)
+			);
+		},
+		(q) => `${q.incidentId} ${q.userId}`
+	);
+}
+
+function toError(error: unknown): Error {
+	return error instanceof Error ? error : new Error(String(error));
+}
+
+function accessLoader(ctx: AppContext): ReturnType<typeof newAccessLoader> {
+	let loader = accessLoaders.get(ctx);
+	if (!loader) accessLoaders.set(ctx, (loader = newAccessLoader(ctx)));
+	return loader;
+}
+
 /**
  * What the collab socket lets this user do in the incident's shared document: `write`, `read`
  * (viewers, observers, non-member responders — the socket drops their updates) or `none`.
  */
 export async function roomAccess(ctx: AppContext, opts: { userId: string; incidentId: string }): Promise<'write' | 'read' | 'none'> {
-	const facts = await membersRepo.accessFacts(ctx.db, opts);
+	const facts = await accessLoader(ctx).load(opts);
 	if (!facts || facts.disabled) return 'none';
 	const input = {
 		globalRole: facts.global_role,
