@@ -30,11 +30,19 @@ export interface OpenOptions {
 	poolSize?: number;
 }
 
+/**
+ * Connections the PostgreSQL pool keeps open even when idle (pg-pool's `min`; idle ones above it close
+ * after 10 s): a reconnect storm after a quiet spell (a network blip, a restart) finds them ready.
+ */
+const WARM_CONNECTIONS = 4;
+
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
 	if (opts.databaseUrl) {
 		const pg = await import('pg');
 		const Pool = pg.default?.Pool ?? pg.Pool;
-		const pool = new Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+		const max = opts.poolSize ?? 10;
+		const min = Math.min(WARM_CONNECTIONS, max);
+		const pool = new Pool({ connectionString: opts.databaseUrl, max, min });
 		// A dropped idle connection (database restart) must not crash the process.
 		pool.on('error', (e: Error) => {
 			process.stderr.write(JSON.stringify({ level: 'warn', msg: 'postgres pool error', error: e.message }) + '\n');
@@ -48,6 +56,17 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
 			});
 		});
 		const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+		// Open the kept connections now, so the first burst after a start (everyone reconnecting)
+		// does not also wait for connections to be made. Best effort: the first query reports a
+		// database that cannot be reached.
+		await Promise.all(
+			Array.from({ length: min }, () =>
+				pool.connect().then(
+					(c: import('pg').PoolClient) => c.release(),
+					() => undefined
+				)
+			)
+		);
 		let closed = false;
 		return {
 			db,
@@ -57,6 +76,8 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
 				if (closed) return;
 				closed = true;
 				await db.destroy();
+				// Kysely ends the pool only if a query went through it; the kept connections are open anyway.
+				if (!pool.ending) await pool.end();
 			}
 		};
 	}
