@@ -11,6 +11,7 @@ import { invalidateSession } from '../../src/lib/server/auth/sessions';
 import type { AppContext } from '../../src/lib/server/context';
 import { createTestContext, dbLabel, makeUser, onPostgres, type TestContext } from '../helpers/context';
 import { MESSAGE_ACK, encodeUpdate } from '../../src/lib/server/collab/protocol';
+import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import {
 	closed,
 	connectProvider,
@@ -618,6 +619,44 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(await committed()).toEqual(['before the nap', 'after the nap', 'from a service']);
 		// Presence was never part of the nap.
 		await waitFor(() => b.provider.awareness.getStates().has(a.doc.clientID), "bob to see alice's presence");
+	});
+
+	it('opens a compacted document asleep, answers fresh clients from its snapshot, and wakes for a write or a client that has something', async () => {
+		const room = randomUUID();
+		// A compacted document: a snapshot and no log after it.
+		const stored = new Y.Doc();
+		for (let i = 0; i < 30; i++) entry(stored, `kept ${i}`, new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+		await collabRepo.upsertSnapshot(ctx.db, { doc: room, state: Y.encodeStateAsUpdate(stored), uptoId: '0', at: new Date() });
+		const h = await harness({ flushIntervalMs: 5 });
+		const [alice, bob, carol] = [await user(), await user(), await user()];
+		const kept = Array.from({ length: 30 }, (_, i) => `kept ${i}`);
+
+		// Two fresh clients get the whole document while the room never decodes it.
+		const a = client(h, { room, cookie: alice.cookie });
+		const b = client(h, { room, cookie: bob.cookie });
+		await Promise.all([synced(a), synced(b)]);
+		expect(listEntries(a.doc).map((e) => e.text)).toEqual(kept);
+		expect(listEntries(b.doc).map((e) => e.text)).toEqual(kept);
+		expect(h.server.rooms.hibernatingCount()).toBe(1);
+
+		// A write wakes it: applied on top of the snapshot, broadcast and committed.
+		entry(a.doc, 'after waking', '2026-11-23T09:00:00Z');
+		await waitFor(() => listEntries(b.doc).length === 31, 'bob to see the new entry');
+		expect(h.server.rooms.hibernatingCount()).toBe(0);
+		await waitFor(async () => listEntries(await committedDoc(room)).length === 31, 'the entry to be committed');
+
+		// A client that already has part of it (its own offline copy) is answered with the difference.
+		await h.server.rooms.flushNow();
+		h.server.rooms.hibernateIdle(Date.now() + 60_000);
+		expect(h.server.rooms.hibernatingCount()).toBe(1);
+		const offline = new Y.Doc();
+		Y.applyUpdate(offline, Y.encodeStateAsUpdate(stored));
+		entry(offline, 'written offline', '2026-11-23T09:30:00Z');
+		const c = client(h, { room, cookie: carol.cookie, doc: offline });
+		await synced(c);
+		await waitFor(() => listEntries(c.doc).length === 32 && listEntries(a.doc).length === 32, 'everyone to hold all 32 entries');
+		expect(listEntries(c.doc).map((e) => e.text)).toEqual([...kept, 'after waking', 'written offline']);
+		await waitFor(async () => listEntries(await committedDoc(room)).length === 32, 'the offline entry to be committed');
 	});
 
 	it('lets services append system entries and transact whether or not the room is loaded', async () => {

@@ -373,7 +373,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				conn.room = room;
 				rooms.join(room, conn);
 				// Our half of the handshake: our state vector (the client answers with what we lack) …
-				conn.send(encodeSyncStep1(room.doc));
+				conn.send(encodeSyncStep1(room.stateVector()));
 				// … and who is here.
 				const states = [...room.awareness.getStates().keys()];
 				if (states.length > 0) conn.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, states)));
@@ -393,7 +393,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			const message = decodeClientMessage(bytes);
 			switch (message.type) {
 				case 'sync-step-1':
-					conn.send(encodeSyncStep2(room.doc, message.stateVector));
+					conn.send(encodeSyncStep2(room.missingFor(message.stateVector)));
 					return;
 				case 'sync-step-2':
 				case 'update': {

@@ -75,19 +75,21 @@ export function assertValidUpdate(update: Uint8Array): void {
 	}
 }
 
-export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+/** Sync step 1: our state vector (`Y.encodeStateVector(doc)`, or read from an encoded state). */
+export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {
 	const e = encoding.createEncoder();
 	encoding.writeVarUint(e, MESSAGE_SYNC);
 	encoding.writeVarUint(e, SYNC_STEP_1);
-	encoding.writeVarUint8Array(e, Y.encodeStateVector(doc));
+	encoding.writeVarUint8Array(e, stateVector);
 	return encoding.toUint8Array(e);
 }
 
-export function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array {
+/** Sync step 2: what the peer lacks (`Y.encodeStateAsUpdate(doc, itsStateVector)`, or a diff of an encoded state). */
+export function encodeSyncStep2(update: Uint8Array): Uint8Array {
 	const e = encoding.createEncoder();
 	encoding.writeVarUint(e, MESSAGE_SYNC);
 	encoding.writeVarUint(e, SYNC_STEP_2);
-	encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc, stateVector));
+	encoding.writeVarUint8Array(e, update);
 	return encoding.toUint8Array(e);
 }
 

@@ -77,6 +77,8 @@ export class Room {
 	private live: Y.Doc | undefined = new Y.Doc();
 	/** While hibernating: the document's complete state (pending structs included). */
 	private frozen: Uint8Array | undefined;
+	/** The frozen state's state vector, read from it once when first asked. */
+	private frozenVector: Uint8Array | undefined;
 	/** Called with every document rebuilt from the frozen state (the manager attaches its listener). */
 	onThaw: ((doc: Y.Doc) => void) | undefined;
 	/** When the document was last used (Date.now()). */
@@ -123,6 +125,7 @@ export class Room {
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, this.frozen ?? new Uint8Array([0, 0]), LOAD_ORIGIN);
 		this.frozen = undefined;
+		this.frozenVector = undefined;
 		this.live = doc;
 		this.onThaw?.(doc);
 		return doc;
@@ -141,14 +144,44 @@ export class Room {
 		const doc = this.live;
 		if (!doc) return;
 		this.frozen = Y.encodeStateAsUpdate(doc);
+		this.frozenVector = undefined;
 		this.live = undefined;
 		doc.destroy();
+	}
+
+	/**
+	 * Starts the room asleep on a stored state (a cold load that found a snapshot and no log after it):
+	 * nothing is decoded until the document is first used, and the sync handshake of the clients that
+	 * open it is answered from these bytes (`stateVector`, `missingFor`).
+	 */
+	restOn(state: Uint8Array): void {
+		this.live?.destroy();
+		this.live = undefined;
+		this.frozen = state;
+		this.frozenVector = undefined;
+	}
+
+	/** The document's state vector; while the room hibernates, read from its encoded state without waking it. */
+	stateVector(): Uint8Array {
+		if (this.live || !this.frozen) return Y.encodeStateVector(this.doc);
+		return (this.frozenVector ??= Y.encodeStateVectorFromUpdate(this.frozen));
+	}
+
+	/**
+	 * What a peer with this state vector lacks (the answer to its sync step 1). A peer that has nothing
+	 * (an empty state vector is one zero byte) gets a hibernating room's encoded state as it is, without
+	 * waking it; a peer that has something wakes the room (one decode, then every such answer is cheap).
+	 */
+	missingFor(stateVector: Uint8Array): Uint8Array {
+		if (!this.live && this.frozen && stateVector.length === 1 && stateVector[0] === 0) return this.frozen;
+		return Y.encodeStateAsUpdate(this.doc, stateVector);
 	}
 
 	destroyDoc(): void {
 		this.live?.destroy();
 		this.live = undefined;
 		this.frozen = undefined;
+		this.frozenVector = undefined;
 	}
 }
 
@@ -291,6 +324,9 @@ export class RoomManager {
 	 * update survives a restart even before its dependencies arrive.
 	 */
 	applyClientUpdate(room: Room, peer: RoomPeer, update: Uint8Array): { pendingBytes: number } {
+		// An empty update (no structs, no deletions: what a fresh client answers the server's sync step 1
+		// with) changes nothing, so it does not wake a hibernating room; a hibernating room has nothing pending.
+		if (isEmptyUpdate(update)) return { pendingBytes: room.hibernating ? 0 : pendingBytes(room.doc) };
 		const before = pendingBytes(room.doc);
 		Y.applyUpdate(room.doc, update, peer);
 		const after = pendingBytes(room.doc);
@@ -319,10 +355,16 @@ export class RoomManager {
 		// transaction ends, so inside a single long one the struct lists grow unmerged and every later
 		// row integrates slower (3–5× slower for a 2,600-row log of the paper trace, bench/collab cold-load).
 		// Nobody listens yet, so nothing is sent or written back.
-		if (snapshot) Y.applyUpdate(room.doc, snapshot.state, LOAD_ORIGIN);
-		for (const row of rows) Y.applyUpdate(room.doc, row.update, LOAD_ORIGIN);
+		// A compacted document (a snapshot, no log after it) is not decoded at all: the room starts asleep on
+		// the snapshot's bytes and answers its first clients from them (bench/collab cold-load); the first
+		// write or service call wakes it.
+		if (snapshot && rows.length === 0) room.restOn(snapshot.state);
+		else {
+			if (snapshot) Y.applyUpdate(room.doc, snapshot.state, LOAD_ORIGIN);
+			for (const row of rows) Y.applyUpdate(room.doc, row.update, LOAD_ORIGIN);
+			this.attach(room, room.doc);
+		}
 		room.rowsSinceSnapshot = rows.length;
-		this.attach(room, room.doc);
 		room.onThaw = (doc) => this.attach(room, doc);
 		room.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
 			const changed = added.concat(updated, removed);
@@ -648,7 +690,12 @@ export class RoomManager {
 	}
 }
 
-export function pendingBytes(doc: Y.Doc): number {
+export /** The empty update in the V1 encoding: zero structs, an empty delete set. */
+function isEmptyUpdate(update: Uint8Array): boolean {
+	return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
+function pendingBytes(doc: Y.Doc): number {
 	return (doc.store.pendingStructs?.update.byteLength ?? 0) + (doc.store.pendingDs?.byteLength ?? 0);
 }
 
