@@ -402,6 +402,82 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(await h.server.port.read(room, (d) => listEntries(d).length)).toBe(0);
 	});
 
+	it('holds what a socket sends while its access is re-checked, then handles it under the decision', async () => {
+		let answer: 'write' | 'read' = 'write';
+		let gate: Promise<void> = Promise.resolve();
+		const h = await harness({
+			accessResolver: async () => {
+				await gate;
+				return answer;
+			}
+		});
+		const room = randomUUID();
+		const dave = await user();
+		const peer = (await rawUpgrade(h, { path: `/collab/${room}`, cookie: dave.cookie })) as { ws: WebSocket };
+		const texts = () => h.server.port.read(room, (d) => listEntries(d).map((e) => e.text));
+		const write = (text: string, at: string) => {
+			const d = new Y.Doc();
+			entry(d, text, at);
+			peer.ws.send(encodeUpdate(Y.encodeStateAsUpdate(d)));
+		};
+		write('before any change', '2026-11-23T08:00:00Z');
+		await waitFor(async () => (await texts()).length === 1, 'the first write to land');
+		const recheckHeld = () => {
+			let open!: () => void;
+			gate = new Promise<void>((r) => (open = r));
+			return () => open();
+		};
+
+		// A change that leaves the access as it was: the write waits for the re-check, then lands.
+		let release = recheckHeld();
+		ctx.events.publish({ type: 'user.changed', userId: dave.id });
+		write('sent during a re-check that keeps write', '2026-11-23T08:01:00Z');
+		await new Promise((r) => setTimeout(r, 100));
+		expect(await texts()).toEqual(['before any change']);
+		release();
+		await waitFor(async () => (await texts()).length === 2, 'the held write to land after the re-check');
+
+		// A demotion: the write sent right after it never lands, and the socket is recycled.
+		release = recheckHeld();
+		answer = 'read';
+		ctx.events.publish({ type: 'user.changed', userId: dave.id });
+		write('sent right after the demotion', '2026-11-23T08:02:00Z');
+		await new Promise((r) => setTimeout(r, 100));
+		release();
+		expect((await closed(peer.ws)).code).toBe(4000);
+		await h.server.rooms.flushNow();
+		expect(await texts()).toEqual(['before any change', 'sent during a re-check that keeps write']);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual([
+			'before any change',
+			'sent during a re-check that keeps write'
+		]);
+	});
+
+	it('closes a socket that keeps sending while its access is re-checked (over 8 MiB waiting), and nothing of it lands', async () => {
+		let open!: () => void;
+		let gate: Promise<void> = Promise.resolve();
+		const h = await harness({
+			accessResolver: async () => {
+				await gate;
+				return 'write';
+			}
+		});
+		const room = randomUUID();
+		const erin = await user();
+		const peer = (await rawUpgrade(h, { path: `/collab/${room}`, cookie: erin.cookie })) as { ws: WebSocket };
+		await h.server.port.read(room, () => undefined);
+		gate = new Promise<void>((r) => (open = r));
+		ctx.events.publish({ type: 'user.changed', userId: erin.id });
+		// Nine frames just under the 1 MiB frame limit: each is allowed, together they are too much to hold.
+		const frame = new Uint8Array(1024 * 1024 - 64);
+		for (let i = 0; i < 9; i++) peer.ws.send(frame);
+		const result = await closed(peer.ws);
+		open();
+		expect(result.code).toBe(1008);
+		expect(result.reason).toMatch(/too much sent while waiting for the room or an access check/);
+		expect(await h.server.port.read(room, (d) => listEntries(d).length)).toBe(0);
+	});
+
 	it('closes only the socket that sends a bad frame, with a reason', async () => {
 		const h = await harness();
 		const room = randomUUID();

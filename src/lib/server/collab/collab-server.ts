@@ -76,6 +76,11 @@ let nextConnectionId = 1;
 /** How long an upgrade may reuse an access decision (dropped at once on any relevant change). */
 const ACCESS_CACHE_MS = 5_000;
 const ACCESS_CACHE_MAX = 10_000;
+/**
+ * What a connection may send while its room loads or an access re-check runs (both take milliseconds):
+ * a few frames of the largest size. More than that is a client not waiting for anything; it is closed.
+ */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 class Connection implements RoomPeer {
 	readonly id = nextConnectionId++;
@@ -85,7 +90,14 @@ class Connection implements RoomPeer {
 	closed = false;
 	alive = true;
 	room: Room | undefined;
-	private readonly queue: Uint8Array[] = [];
+	/**
+	 * Access re-checks in flight (a role, membership or user change): until they settle, what the
+	 * connection sends waits in the queue, so a write sent after the change cannot land before the
+	 * decision; then it is handled under the decision, or dropped with the socket.
+	 */
+	rechecking = 0;
+	private queue: Uint8Array[] = [];
+	private queuedBytes = 0;
 
 	constructor(
 		readonly ws: WebSocket,
@@ -125,12 +137,18 @@ class Connection implements RoomPeer {
 		}
 	}
 
-	enqueue(data: Uint8Array): void {
+	/** Keeps a message until the room is ready and no re-check is in flight; the bytes now waiting. */
+	enqueue(data: Uint8Array): number {
 		this.queue.push(data);
+		this.queuedBytes += data.byteLength;
+		return this.queuedBytes;
 	}
 
 	drain(): Uint8Array[] {
-		return this.queue.splice(0);
+		const queued = this.queue;
+		this.queue = [];
+		this.queuedBytes = 0;
+		return queued;
 	}
 }
 
@@ -347,8 +365,14 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				return conn.close(CLOSE.badData, 'binary frames only');
 			}
 			const bytes = toUint8Array(data);
-			if (conn.room) handleMessage(conn, conn.room, bytes);
-			else conn.enqueue(bytes);
+			if (conn.room && conn.rechecking === 0) return handleMessage(conn, conn.room, bytes);
+			if (conn.enqueue(bytes) > MAX_QUEUED_BYTES) {
+				log.warn('collab: too much sent while waiting for the room or an access check; closing', {
+					conn: conn.label,
+					limit: MAX_QUEUED_BYTES
+				});
+				conn.close(CLOSE.policy, 'too much sent while waiting for the room or an access check');
+			}
 		});
 		ws.on('pong', () => (conn.alive = true));
 		ws.on('error', (error) => {
@@ -377,10 +401,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				// … and who is here.
 				const states = [...room.awareness.getStates().keys()];
 				if (states.length > 0) conn.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, states)));
-				for (const bytes of conn.drain()) {
-					if (conn.closed) break;
-					handleMessage(conn, room, bytes);
-				}
+				handleQueued(conn);
 			})
 			.catch((error: unknown) => {
 				log.error('collab: loading the room failed', { conn: conn.label, error });
@@ -498,7 +519,18 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		}
 	});
 
+	/** Handles what the connection sent while its room loaded or a re-check ran, once neither is pending. */
+	function handleQueued(conn: Connection): void {
+		const room = conn.room;
+		if (!room || conn.rechecking > 0 || conn.closed) return;
+		for (const bytes of conn.drain()) {
+			if (conn.closed) break;
+			handleMessage(conn, room, bytes);
+		}
+	}
+
 	async function recheck(conn: Connection, session: boolean): Promise<void> {
+		conn.rechecking++;
 		try {
 			if (session) {
 				const valid = await validateSessionToken(ctx, conn.token);
@@ -515,6 +547,9 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		} catch (error) {
 			log.error('collab: re-checking access failed; closing to be safe', { conn: conn.label, error });
 			conn.close(CLOSE.serverError, 'could not re-check access');
+		} finally {
+			conn.rechecking--;
+			handleQueued(conn);
 		}
 	}
 
