@@ -19,6 +19,7 @@
  * passed through. Bodies are gzip-compressed once, on the first request that accepts gzip.
  */
 import { gzipSync } from 'node:zlib';
+import { setBounded } from './bounded-map';
 import type { AppEvent, EventBus } from './events';
 
 export interface PageCacheOptions {
@@ -153,13 +154,7 @@ export class PageCache {
 	}
 
 	private keep(key: string, entry: Entry): void {
-		this.entries.delete(key);
-		while (this.entries.size >= this.maxEntries) {
-			const oldest = this.entries.keys().next();
-			if (oldest.done) break;
-			this.entries.delete(oldest.value);
-		}
-		this.entries.set(key, entry);
+		setBounded(this.entries, key, entry, this.maxEntries);
 	}
 
 	/** The response as an entry, or null when it must not be kept (its body is then left unread). */

@@ -4,6 +4,7 @@
  * that does not. Deleting the row ends the session everywhere (and open sockets, via the bus).
  */
 import type DataLoader from 'dataloader';
+import { setBounded } from '../bounded-map';
 import type { AppContext } from '../context';
 import { batchLoader } from '../db/batch';
 import type { SessionRow, UserRow } from '../db/schema';
@@ -82,12 +83,7 @@ async function findSession(ctx: AppContext, id: string): Promise<ValidSession | 
 	}
 	// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
 	if (generation === state.generation) {
-		const now = Date.now();
-		if (cache.size >= SESSION_CACHE_MAX) {
-			for (const [k, c] of cache) if (now - c.at >= SESSION_CACHE_MS) cache.delete(k);
-			if (cache.size >= SESSION_CACHE_MAX) cache.clear();
-		}
-		cache.set(id, { at: now, found });
+		setBounded(cache, id, { at: Date.now(), found }, SESSION_CACHE_MAX);
 	}
 	return found;
 }

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { SESSION_COOKIE, validateSessionToken } from '../auth/sessions';
+import { setBounded } from '../bounded-map';
 import type { AppContext, CollabPort } from '../context';
 import type { AppEvent } from '../events';
 import { log } from '../log';
@@ -200,12 +201,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		const access = await shared(inFlightAccess, key, () => resolveAccess(userId, room));
 		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
 		if (generation === accessGeneration) {
-			const now = Date.now();
-			if (accessCache.size >= ACCESS_CACHE_MAX) {
-				for (const [k, v] of accessCache) if (now - v.at >= ACCESS_CACHE_MS) accessCache.delete(k);
-				if (accessCache.size >= ACCESS_CACHE_MAX) accessCache.clear();
-			}
-			accessCache.set(key, { at: now, access });
+			setBounded(accessCache, key, { at: Date.now(), access }, ACCESS_CACHE_MAX);
 		}
 		return access;
 	};

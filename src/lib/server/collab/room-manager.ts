@@ -123,7 +123,7 @@ export class Room {
 		// An unloaded room has no document left: whatever still holds it gets a detached empty one.
 		if (this.destroyed) return new Y.Doc();
 		const doc = new Y.Doc();
-		Y.applyUpdate(doc, this.frozen ?? new Uint8Array([0, 0]), LOAD_ORIGIN);
+		Y.applyUpdate(doc, this.frozen ?? EMPTY_UPDATE, LOAD_ORIGIN);
 		this.frozen = undefined;
 		this.frozenVector = undefined;
 		this.live = doc;
@@ -690,12 +690,14 @@ export class RoomManager {
 	}
 }
 
-export /** The empty update in the V1 encoding: zero structs, an empty delete set. */
+/** The empty update in the V1 encoding: zero structs, an empty delete set. */
+const EMPTY_UPDATE = new Uint8Array([0, 0]);
+
 function isEmptyUpdate(update: Uint8Array): boolean {
-	return update.length === 2 && update[0] === 0 && update[1] === 0;
+	return update.length === EMPTY_UPDATE.length && update[0] === 0 && update[1] === 0;
 }
 
-function pendingBytes(doc: Y.Doc): number {
+export function pendingBytes(doc: Y.Doc): number {
 	return (doc.store.pendingStructs?.update.byteLength ?? 0) + (doc.store.pendingDs?.byteLength ?? 0);
 }
 
