@@ -131,7 +131,6 @@ export function renderTable(a: Aggregate, title: string, description?: string, g
 	return lines.join('\n');
 }
 
-/** The median of a target's cell for (row, measure), or NaN. */
 /**
  * The verdict of a goal "D ≥ k × reference" (higher is better) when either side may be a lower bound
  * (a ladder held at its top, or stopped because the generator lagged): met only against an exact
@@ -144,10 +143,12 @@ export function atLeastVerdict(ok: boolean, ours: Cell | undefined, reference: C
 	return ok ? 'met' : 'missed';
 }
 
+/** A target's cell for (row, measure). */
 export function cellOf(a: Aggregate | undefined, row: string, measure: string, target: TargetName): Cell | undefined {
 	return a?.rows.find((r) => r.row === row && r.measure === measure)?.cells[target];
 }
 
+/** The median of a target's cell for (row, measure), or NaN. */
 export function cellMedian(a: Aggregate | undefined, row: string, measure: string, target: TargetName): number {
-	return a?.rows.find((r) => r.row === row && r.measure === measure)?.cells[target]?.median ?? NaN;
+	return cellOf(a, row, measure, target)?.median ?? NaN;
 }
