@@ -7,6 +7,7 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 import type { Point, TargetName } from '../types';
 import { TARGETS, TARGET_ORDER } from '../targets/index';
+import { databasePlacement } from '../targets/ours';
 import { LAG_P99_BOUND_MS } from './lag';
 import { median } from './stats';
 
@@ -95,7 +96,7 @@ export function header(opts: { quick: boolean; reps: number; root: string; start
 		`# Collaboration server benchmark (${opts.quick ? 'quick' : 'full'}) — ${opts.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
 		'',
 		`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; commit ${commit}.`,
-		`Server pinned to CPU 1, generator to CPU 0 (\`taskset\`); ${opts.reps} repetition(s), targets interleaved (order rotated each repetition); ` +
+		`Server pinned to CPU 1${opts.targets.includes('ours') ? ` (ours: ${databasePlacement()})` : ''}, generator to CPU 0 (\`taskset\`); ${opts.reps} repetition(s), targets interleaved (order rotated each repetition); ` +
 			`cells are the median (min–max) over repetitions; ‡n = n points discarded because the generator's event-loop delay p99 exceeded ${LAG_P99_BOUND_MS} ms.`,
 		`Targets: ${opts.targets.map((t) => TARGETS[t].label).join(', ')}. Ratios are of medians (for "lower is better" rows below 1 is better); "≥ x" is a lower bound (a ladder held at its top or stopped because the generator lagged, a watch that ended first), and a goal it cannot decide says "not decided".`,
 		...(opts.quick

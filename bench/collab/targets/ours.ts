@@ -6,6 +6,7 @@
  * process on that database; sessions are rows, so the cookies stay valid across restarts. The users
  * are made (password hashing, on the generator's CPU) while the first process boots (on the server's).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,72 @@ async function seed(): Promise<Seed> {
 	return { ctx, dataDir, cookies: [] };
 }
 
+/**
+ * Ours' database is part of the server side: while a process of ours runs, the local PostgreSQL
+ * server's processes (its postmaster, and so every backend it forks) run on the server's CPU too.
+ * Left floating, a commit's backend and the WAL writer also ran on the generator's CPU and delayed the
+ * generator's receipt of other targets' and ours' messages (the scribe's 100-reader point, stop 15).
+ * Restored when the process stops. Only a server on this machine whose data directory we can read
+ * (`postmaster.pid`) is pinned; otherwise it says why and the run goes on unpinned.
+ */
+let databasePinning = 'not started';
+
+/** How ours' PostgreSQL server was placed in this run (for the report's header). */
+export function databasePlacement(): string {
+	return databasePinning;
+}
+
+function affinityOf(pid: number): string {
+	const out = execFileSync('taskset', ['-cp', String(pid)], { encoding: 'utf8' });
+	const m = /affinity list:\s*(\S+)/.exec(out);
+	if (!m) throw new Error(`taskset -cp ${pid}: ${out.trim()}`);
+	return m[1]!;
+}
+
+function setAffinity(pids: number[], cpus: string): void {
+	for (const pid of pids) {
+		try {
+			execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+		} catch {
+			// A backend that ended meanwhile.
+		}
+	}
+}
+
+function postgresProcesses(postmaster: number): number[] {
+	let children: number[] = [];
+	try {
+		children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+			.split('\n')
+			.filter(Boolean)
+			.map(Number);
+	} catch {
+		// pgrep exits 1 when there are none.
+	}
+	return [postmaster, ...children];
+}
+
+async function pinDatabase(ctx: Seed['ctx'], cpu: number): Promise<() => void> {
+	try {
+		if (!ctx.databaseUrl) throw new Error('an embedded database');
+		const url = new URL(ctx.databaseUrl);
+		if (!['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(url.hostname)) throw new Error(`${url.hostname} is not this machine`);
+		const { sql } = await import('kysely');
+		const { rows } = await sql<{ data_directory: string }>`show data_directory`.execute(ctx.db);
+		const dir = rows[0]?.data_directory;
+		if (!dir) throw new Error('no data_directory');
+		const postmaster = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+		if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error('unreadable postmaster.pid');
+		const before = affinityOf(postmaster);
+		setAffinity(postgresProcesses(postmaster), String(cpu));
+		databasePinning = `its PostgreSQL server (postmaster ${postmaster} and its processes) pinned with it to CPU ${cpu}`;
+		return () => setAffinity(postgresProcesses(postmaster), before);
+	} catch (error) {
+		databasePinning = `its PostgreSQL server not pinned (${error instanceof Error ? error.message : String(error)})`;
+		return () => undefined;
+	}
+}
+
 async function makeUsers(ctx: Seed['ctx'], count: number): Promise<Users> {
 	const { makeUser } = await import('../../../tests/helpers/context');
 	const usernames: string[] = [];
@@ -84,6 +151,7 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 	const s = await seeding;
 	const port = await freePort();
 	const origin = `http://${HOST}:${port}`;
+	const unpinDatabase = await pinDatabase(s.ctx, opts.cpu);
 	const child = spawnPinned(opts.cpu, [entry], {
 		NODE_ENV: 'production',
 		HOST,
@@ -121,6 +189,7 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 				s.cookies.push(...(await Promise.all(users.usernames.slice(i, i + 8).map((u) => login(origin, u)))));
 	} catch (error) {
 		await child.stop();
+		unpinDatabase();
 		throw error;
 	}
 	const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
@@ -128,7 +197,8 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 		`ours: healthy in ${secs(t0, healthyAt)} s` +
 			(firstStart
 				? ` (a fresh database; ${users.usernames.length} users made in ${secs(t0, await usersMade)} s meanwhile), logged them in by ${secs(t0, performance.now())} s`
-				: '')
+				: '') +
+			`; ${databasePinning}`
 	);
 	return {
 		name: 'ours',
@@ -159,7 +229,13 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 		},
 		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),
-		stop: () => child.stop()
+		async stop() {
+			try {
+				await child.stop();
+			} finally {
+				unpinDatabase();
+			}
+		}
 	};
 }
 
