@@ -17,7 +17,7 @@ export const RAW_LATENCY_GOAL = { factor: 1.25, rawBelowMs: 50 };
  * an update for all N readers, 0.5% of the samples): the point measured the join's aftermath, which the
  * join-storm scenario measures, instead of the room. The same for every target.
  */
-const SETTLE_MS = 8000;
+export const SETTLE_MS = 8000;
 
 export const scribe: Scenario = {
 	name: NAME,
