@@ -6,6 +6,9 @@ import type { AppContext } from '../../src/lib/server/context';
 import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db/index';
 import { EventBus } from '../../src/lib/server/events';
 import { createTestContext, makeUser, onPostgres, type TestContext } from '../helpers/context';
+import pg from 'pg';
+import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
+import { countingDb } from '../helpers/queries';
 import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Harness } from './collab-harness';
 
 let ctx: TestContext;
@@ -91,6 +94,60 @@ describe('scale-out on PostgreSQL', () => {
 		} finally {
 			await h1.close();
 			await h2.close();
+		}
+	});
+
+	it.skipIf(!onPostgres)('a commit is one statement: its rows and their notifications, together or not at all', async () => {
+		const listener = new pg.Client({ connectionString: ctx.databaseUrl! });
+		await listener.connect();
+		try {
+			const channel = `collab_test_${randomUUID().replaceAll('-', '')}`;
+			const got: string[] = [];
+			listener.on('notification', (m) => {
+				if (m.channel === channel && m.payload !== undefined) got.push(m.payload);
+			});
+			await listener.query(`listen ${channel}`);
+			const [d1, d2] = [randomUUID(), randomUUID()];
+			const { db, queries } = countingDb(ctx.db);
+			const ids = await collabRepo.appendAndNotify(
+				db,
+				[
+					{ doc: d1, update: new Uint8Array([1, 2, 3]), nodeId: 'node-a' },
+					{ doc: d2, update: new Uint8Array([4]), nodeId: 'node-a' }
+				],
+				channel
+			);
+			expect(queries).toEqual(['select']);
+			expect(ids.map((r) => r.doc)).toEqual([d1, d2]);
+			expect(BigInt(ids[1]!.id)).toBeGreaterThan(BigInt(ids[0]!.id));
+			await waitFor(() => got.length === 2, 'both notifications');
+			const payloads = got.map((p) => JSON.parse(p) as { doc: string; id: string; node: string });
+			expect(payloads.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))).toEqual([
+				{ doc: d1, id: ids[0]!.id, node: 'node-a' },
+				{ doc: d2, id: ids[1]!.id, node: 'node-a' }
+			]);
+			const stored = await collabRepo.listByIds(ctx.db, d1, [ids[0]!.id]);
+			expect(stored.map((r) => [...r.update])).toEqual([[1, 2, 3]]);
+
+			// A statement that fails (a row without a document) stores nothing and notifies nobody.
+			const d3 = randomUUID();
+			await expect(
+				collabRepo.appendAndNotify(
+					ctx.db,
+					[
+						{ doc: d3, update: new Uint8Array([5]), nodeId: 'node-a' },
+						{ doc: null as unknown as string, update: new Uint8Array([6]), nodeId: 'node-a' }
+					],
+					channel
+				)
+			).rejects.toThrow(/null value in column "doc"/);
+			await listener.query('select 1'); // a round trip on the listener: a notification would be here by now
+			expect(got).toHaveLength(2);
+			const { snapshot, rows } = await collabRepo.readDocument(ctx.db, d3);
+			expect(snapshot).toBeUndefined();
+			expect(rows).toEqual([]);
+		} finally {
+			await listener.end();
 		}
 	});
 });

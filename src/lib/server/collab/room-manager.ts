@@ -450,13 +450,11 @@ export class RoomManager {
 			}));
 		this.inFlightUpdates = taken.reduce((n, [, b]) => n + b.updates.length, 0);
 		try {
+			// One statement, so one round trip: a multi-row insert is atomic, and on PostgreSQL the same
+			// statement notifies the other processes of every row (delivered when it commits).
 			if (rows.length > 0) {
-				await this.ctx.db.transaction().execute(async (trx) => {
-					const ids = await collabRepo.append(trx, rows);
-					if (this.ctx.dbKind === 'postgres')
-						for (const { id, doc } of ids)
-							await collabRepo.notify(trx, NOTIFY_CHANNEL, JSON.stringify({ doc, id, node: this.opts.nodeId }));
-				});
+				if (this.ctx.dbKind === 'postgres') await collabRepo.appendAndNotify(this.ctx.db, rows, NOTIFY_CHANNEL);
+				else await collabRepo.append(this.ctx.db, rows);
 			}
 		} catch (error) {
 			this.inFlightUpdates = 0;

@@ -107,7 +107,32 @@ export async function lockDoc(trx: Transaction<Database>, doc: string): Promise<
 	await sql`select pg_advisory_xact_lock(hashtext(${'collab:' + doc}))`.execute(trx);
 }
 
-/** NOTIFY is delivered only when the surrounding transaction commits, which is exactly the promise. */
-export async function notify(db: Q, channel: string, payload: string): Promise<void> {
-	await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+/**
+ * PostgreSQL: appends one row per document and notifies `channel` of each (`{"doc", "id", "node"}`) in
+ * one statement, so one round trip instead of the four of BEGIN, INSERT, NOTIFY, COMMIT. The statement
+ * is its own transaction: the rows and their notifications commit together, and the notifications are
+ * delivered only then. Returns the new ids as `append` does.
+ */
+export async function appendAndNotify(
+	db: Q,
+	rows: { doc: string; update: Uint8Array; nodeId: string }[],
+	channel: string
+): Promise<{ id: string; doc: string }[]> {
+	if (rows.length === 0) return [];
+	const inserted = await db
+		.with('ins', (qb) =>
+			qb
+				.insertInto('collab_updates')
+				.values(rows.map((r) => ({ doc: r.doc, update: r.update, node_id: r.nodeId })))
+				.returning(['id', 'doc', 'node_id'])
+		)
+		.selectFrom('ins')
+		.select([
+			'ins.id',
+			'ins.doc',
+			sql<string>`pg_notify(${channel}, json_build_object('doc', ins.doc, 'id', ins.id::text, 'node', ins.node_id)::text)`.as('notified')
+		])
+		.orderBy('ins.id')
+		.execute();
+	return inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
 }
