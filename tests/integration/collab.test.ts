@@ -347,6 +347,31 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(await logRows(room)).toBe(1);
 	});
 
+	it('commits a change after a quiet spell at once, and one within the window at its end', async () => {
+		const WINDOW = 600;
+		const h = await harness({ flushIntervalMs: WINDOW });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		await waitFor(() => a.acked() >= 1, 'the ack of the initial sync step 2');
+		// Quiet for longer than the window: the next change starts a commit at once.
+		await new Promise((r) => setTimeout(r, WINDOW + 50));
+		const base = a.acked();
+		let t0 = performance.now();
+		entry(a.doc, 'after a quiet spell');
+		await waitFor(() => a.acked() === base + 1, 'the first ack');
+		const first = performance.now() - t0;
+		// Right after that commit started: this one waits for the rest of the window.
+		t0 = performance.now();
+		entry(a.doc, 'within the window');
+		await waitFor(() => a.acked() === base + 2, 'the second ack');
+		const second = performance.now() - t0;
+		expect(first).toBeLessThan(WINDOW / 2);
+		expect(second).toBeGreaterThanOrEqual(WINDOW / 2);
+		expect(await logRows(room)).toBe(2);
+	});
+
 	it("merges an offline client's edits on reconnect without loss or duplication", async () => {
 		const h = await harness();
 		const room = randomUUID();

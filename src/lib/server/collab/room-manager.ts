@@ -1,12 +1,12 @@
 /**
  * The rooms of this process: one Y.Doc (+ awareness) per incident, loaded from the update log on first
  * use and unloaded when idle. Every change to a room's document (from a socket or from a service) is
- * appended to the log in batches: one transaction per flush for all rooms, so a busy process needs at
+ * appended to the log in batches: one statement per flush for all rooms, so a busy process needs at
  * most 1000 / flushIntervalMs commits per second. A writer's ack is sent only after the batch holding
  * its update has committed (docs/collab.md "Durability").
  *
- * On PostgreSQL several processes share rooms: each flush NOTIFYs `{doc, id, node}` inside its
- * transaction (so the notification exists only if the rows do), and the other processes fetch those
+ * On PostgreSQL several processes share rooms: each flush NOTIFYs `{doc, id, node}` in the statement
+ * that appends the rows (so the notification exists only if the rows do), and the other processes fetch those
  * rows and apply them with origin 'remote'.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,7 +32,11 @@ const FLUSH_RETRY_MAX_MS = 2_000;
 const COMPACT_MAX_ROWS = 20_000;
 
 export interface RoomManagerOptions {
-	/** Batch window: changes are committed at most this long after they arrive. */
+	/**
+	 * Batch window: commits start at most once per this long. A change after a quiet spell is committed
+	 * at once (right after it went out to the room); what arrives within the window after a commit
+	 * started waits for the window's end and shares the next commit.
+	 */
 	flushIntervalMs: number;
 	/** Compact a document's log into a snapshot once it has this many rows. */
 	compactAfterRows: number;
@@ -196,6 +200,8 @@ export class RoomManager {
 	private flushTimer: NodeJS.Timeout | undefined;
 	private flushChain: Promise<void> = Promise.resolve();
 	private flushFailures = 0;
+	/** When the latest commit started (performance.now()): the next starts a window later at the earliest. */
+	private lastFlushAt = -Infinity;
 	private hibernateTimer: NodeJS.Timeout | undefined;
 	/** While commits fail: since when (reported by saveState). */
 	private failingSince: Date | undefined;
@@ -403,14 +409,26 @@ export class RoomManager {
 		this.markDirty(room);
 	}
 
+	/**
+	 * Schedules the next commit: at once if none started within the window (a timer, so it runs after
+	 * this change's broadcast, which goes out on `setImmediate`), else at the window's end; after failed
+	 * commits, a window plus the backoff. Starting at the front of the window rather than a window after
+	 * the first change keeps a writer's ack at the database's latency, and keeps the commit's work (ours
+	 * and the database's) next to the change that caused it instead of on the arrival of the next one
+	 * from a writer typing at about one change per window (bench/collab scribe).
+	 */
 	private markDirty(room: Room): void {
 		this.dirty.add(room);
 		if (this.flushTimer || this.closed) return;
-		const backoff = this.flushFailures === 0 ? 0 : Math.min(FLUSH_RETRY_MAX_MS, this.opts.flushIntervalMs * 2 ** this.flushFailures);
+		const window = this.opts.flushIntervalMs;
+		const delay =
+			this.flushFailures === 0
+				? Math.max(0, window - (performance.now() - this.lastFlushAt))
+				: window + Math.min(FLUSH_RETRY_MAX_MS, window * 2 ** this.flushFailures);
 		this.flushTimer = setTimeout(() => {
 			this.flushTimer = undefined;
 			void this.flushNow();
-		}, this.opts.flushIntervalMs + backoff);
+		}, delay);
 	}
 
 	/** Commits everything pending now (shutdown, unload); flushes never overlap. */
@@ -433,6 +451,7 @@ export class RoomManager {
 
 	private async flushOnce(): Promise<void> {
 		if (this.dirty.size === 0) return;
+		this.lastFlushAt = performance.now();
 		const taken: [Room, Batch][] = [...this.dirty].map((room) => {
 			const batch = room.batch;
 			room.batch = emptyBatch();
