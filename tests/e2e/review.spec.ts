@@ -22,7 +22,11 @@ test('two reviewers write the root cause together, the manager publishes, the in
 	await manager.page.getByTestId('status-form').locator('#to').selectOption('resolved');
 	await manager.page.getByTestId('status-form').getByRole('button').click();
 	await expect(manager.page.getByTestId('status')).toHaveText('Resolved');
+	// The live stream can show the new status before the form's own reload has finished; a click in
+	// between is a navigation that reload then replaces. Wait for the form's answer, as a person does.
+	await expect(manager.page.getByRole('status').filter({ hasText: 'Incident saved.' })).toBeVisible();
 	await manager.page.getByTestId('review-link').click();
+	await manager.page.waitForURL(/\/review$/);
 	await scribe.page.goto(`${incidentUrl}/review`);
 
 	// Two reviewers write the root cause together, live.
