@@ -2,7 +2,7 @@
  * The Yjs update log and snapshots (SQL only). Ids are bigint and travel as strings, so they never
  * lose precision in JavaScript numbers.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -17,15 +17,27 @@ export interface Snapshot {
 	uptoId: string;
 }
 
-/** Appends one row per document; returns the new ids in the same order as `rows`. */
-export async function append(db: Q, rows: { doc: string; update: Uint8Array; nodeId: string }[]): Promise<{ id: string; doc: string }[]> {
-	if (rows.length === 0) return [];
-	const inserted = await db
+/** A row to append to the log: one document's merged updates, and the process that wrote them. */
+export interface NewLogRow {
+	doc: string;
+	update: Uint8Array;
+	nodeId: string;
+}
+
+/** The insert of `rows` into the log, returning their new ids (shared by `append` and `appendAndNotify`). */
+function insertLog(qc: QueryCreator<Database>, rows: NewLogRow[]) {
+	return qc
 		.insertInto('collab_updates')
 		.values(rows.map((r) => ({ doc: r.doc, update: r.update, node_id: r.nodeId })))
-		.returning(['id', 'doc'])
-		.execute();
-	return inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
+		.returning(['id', 'doc', 'node_id']);
+}
+
+const appended = (inserted: { id: string | number | bigint; doc: string }[]) => inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
+
+/** Appends one row per document; returns the new ids in the same order as `rows`. */
+export async function append(db: Q, rows: NewLogRow[]): Promise<{ id: string; doc: string }[]> {
+	if (rows.length === 0) return [];
+	return appended(await insertLog(db, rows).execute());
 }
 
 /**
@@ -113,19 +125,10 @@ export async function lockDoc(trx: Transaction<Database>, doc: string): Promise<
  * is its own transaction: the rows and their notifications commit together, and the notifications are
  * delivered only then. Returns the new ids as `append` does.
  */
-export async function appendAndNotify(
-	db: Q,
-	rows: { doc: string; update: Uint8Array; nodeId: string }[],
-	channel: string
-): Promise<{ id: string; doc: string }[]> {
+export async function appendAndNotify(db: Q, rows: NewLogRow[], channel: string): Promise<{ id: string; doc: string }[]> {
 	if (rows.length === 0) return [];
 	const inserted = await db
-		.with('ins', (qb) =>
-			qb
-				.insertInto('collab_updates')
-				.values(rows.map((r) => ({ doc: r.doc, update: r.update, node_id: r.nodeId })))
-				.returning(['id', 'doc', 'node_id'])
-		)
+		.with('ins', (qc) => insertLog(qc, rows))
 		.selectFrom('ins')
 		.select([
 			'ins.id',
@@ -134,5 +137,5 @@ export async function appendAndNotify(
 		])
 		.orderBy('ins.id')
 		.execute();
-	return inserted.map((r) => ({ id: String(r.id), doc: r.doc }));
+	return appended(inserted);
 }
