@@ -48,9 +48,9 @@ async function databaseUrlOf(target: RunningTarget): Promise<string | undefined>
 
 /**
  * Opens a client, waits for the complete document; returns ms from socket creation to sync step 2 applied
- * (`received`: to its arrival). The generator's heap is collected first (outside the timed window): it
- * holds the whole history, and a scavenge of it during the client's decode timed the generator, not
- * the target (20–30 ms on a 2-core EPYC, stop 15).
+ * (`received`: to its arrival). The generator's young generation is emptied first, outside the timed
+ * window (`collectGenerator`): the generator holds the whole history, and a scavenge during the client's
+ * decode timed the generator, not the target (20–30 ms on a 2-core EPYC, stop 15).
  */
 async function timedJoin(
 	target: RunningTarget,
