@@ -169,7 +169,12 @@ describe(`collab endpoint (${dbLabel})`, () => {
 
 		it('a user the access resolver turns away', async () => {
 			const denied = new Set<string>();
-			const h = await harness({ accessResolver: async (_ctx, { incidentId }) => (denied.has(incidentId) ? 'none' : 'write') });
+			const h = await harness({
+				accessResolver: async (_ctx, incidentId) => {
+					const answer = denied.has(incidentId) ? 'none' : 'write';
+					return () => answer;
+				}
+			});
 			const room = randomUUID();
 			denied.add(room);
 			const u = await user('admin');
@@ -181,9 +186,11 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const denied = new Set<string>();
 			let asked = 0;
 			const h = await harness({
-				accessResolver: async (_ctx, { incidentId }) => {
+				accessResolver: async (_ctx, incidentId) => {
 					asked++;
-					return denied.has(incidentId) ? 'none' : 'write';
+					// Decided when asked, like a real rule read from the database.
+					const answer = denied.has(incidentId) ? 'none' : 'write';
+					return () => answer;
 				}
 			});
 			const room = randomUUID();
@@ -194,7 +201,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 				if (!('ws' in res)) throw new Error(`upgrade ${i} refused: ${res.status}`);
 				sockets.push(res.ws);
 			}
-			// A reconnect storm asks once per user and room.
+			// A reconnect storm asks once per room.
 			expect(asked).toBe(1);
 			denied.add(room);
 			ctx.events.publish({ type: 'membership.changed', incidentId: room, userId: u.id });
@@ -202,6 +209,26 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			expect('status' in res && res.status).toBe(403);
 			expect(asked).toBeGreaterThanOrEqual(2);
 			for (const ws of sockets) ws.terminate();
+		});
+
+		it('a storm of different users reads the room rule once and decides each user with their own facts', async () => {
+			let asked = 0;
+			const bob = await user();
+			const h = await harness({
+				accessResolver: async () => {
+					asked++;
+					return (u) => (u.id === bob.id ? 'none' : 'write');
+				}
+			});
+			const room = randomUUID();
+			const others = [await user(), await user('viewer'), await user()];
+			const results = await Promise.all([bob, ...others].map((u) => rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie })));
+			expect(asked).toBe(1);
+			expect('status' in results[0]! && results[0].status).toBe(403);
+			for (const r of results.slice(1)) {
+				if (!('ws' in r)) throw new Error(`a granted upgrade was refused: ${r.status}`);
+				r.ws.terminate();
+			}
 		});
 
 		it('an id that is not an incident id under the default rule', async () => {
@@ -437,7 +464,8 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const h = await harness({
 			accessResolver: async () => {
 				await gate;
-				return answer;
+				const decided = answer;
+				return () => decided;
 			}
 		});
 		const room = randomUUID();
@@ -488,7 +516,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const h = await harness({
 			accessResolver: async () => {
 				await gate;
-				return 'write';
+				return () => 'write';
 			}
 		});
 		const room = randomUUID();

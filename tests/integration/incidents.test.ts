@@ -15,7 +15,8 @@ import {
 	proposeIncident,
 	rejectProposal,
 	reopenIncident,
-	roomAccess
+	roomAccess,
+	roomPolicy
 } from '../../src/lib/server/services/incident.service';
 import {
 	acknowledgePage,
@@ -435,6 +436,25 @@ describe(`incidents on ${dbLabel}`, () => {
 		]);
 		expect(together).toEqual(['write', 'write', 'read', 'none', 'none', 'none', 'none', 'none', 'none', 'none']);
 		expect(counted.queries).toEqual(['select', 'select']);
+		// The collab socket's rule reads each incident once for every user (the users come from their
+		// sessions) and decides exactly as roomAccess does; an unknown incident lets nobody in.
+		const readOnce = countingDb(ctx.db);
+		const sockets = { ...ctx, db: readOnce.db };
+		const [policy, unknown] = await Promise.all([roomPolicy(sockets, secret.id), roomPolicy(sockets, 'no-such-incident')]);
+		expect(readOnce.queries).toEqual(['select']);
+		const rows = await ctx.db
+			.selectFrom('users')
+			.select(['id', 'global_role', 'disabled'])
+			.where(
+				'id',
+				'in',
+				people.map((u) => u.id)
+			)
+			.execute();
+		const rowOf = (u: User) => rows.find((r) => r.id === u.id)!;
+		expect(people.map((u) => policy(rowOf(u)))).toEqual(together.slice(0, people.length));
+		expect(policy({ ...rowOf(manager), disabled: true })).toBe('none');
+		expect(unknown(rowOf(manager))).toBe('none');
 		// Not found, not forbidden: the answer does not reveal that the incident exists.
 		const peek = await getIncident(ctx, manager2.actor, secret.id);
 		expect(!peek.ok && peek.error.code).toBe('not_found');

@@ -29,7 +29,8 @@ import {
 	listIncidents,
 	notFound,
 	openIncident,
-	roomAccess
+	roomAccess,
+	roomPolicy
 } from '../../src/lib/server/services/incident.service';
 import { addMember, changeMemberRole, removeMember } from '../../src/lib/server/services/membership.service';
 import { contentForExport } from '../../src/lib/server/services/review.service';
@@ -63,7 +64,7 @@ async function user(role: GlobalRole, displayName?: string): Promise<User> {
 beforeAll(async () => {
 	ctx = await createTestContext();
 	// The real access rule (incident membership, roles, restriction), as the production app installs it.
-	h = await startHarness(ctx, { accessResolver: roomAccess });
+	h = await startHarness(ctx, { accessResolver: roomPolicy });
 	ctx.collab = h.server.port;
 	must(
 		'service',

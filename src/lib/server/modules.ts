@@ -4,7 +4,7 @@
  */
 import { registerDemoStep, registerModule } from './app';
 import { seedDemoIncidents } from './demo-incidents';
-import { roomAccess } from './services/incident.service';
+import { roomPolicy } from './services/incident.service';
 import { playbooksModule } from './playbooks/loader';
 import { installCollab, setAccessResolver } from './collab/index';
 import { notifyModule } from './notify/module';
@@ -18,7 +18,7 @@ export function installModules(): void {
 	registerModule(notifyModule);
 	registerModule(playbooksModule);
 	registerModule(jobsModule);
-	setAccessResolver(roomAccess);
+	setAccessResolver(roomPolicy);
 	registerDemoStep(seedDemoIncidents);
 	void registerModule;
 }

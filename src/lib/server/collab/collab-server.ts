@@ -14,7 +14,8 @@ import { setBounded } from '../bounded-map';
 import type { AppContext, CollabPort } from '../context';
 import type { AppEvent } from '../events';
 import { log } from '../log';
-import { getAccessResolver, isRoomName, type AccessResolver, type RoomAccess } from './access';
+import * as usersRepo from '../repositories/users.repository';
+import { getAccessResolver, isRoomName, type AccessResolver, type RoomAccess, type RoomPolicy } from './access';
 import {
 	assertValidUpdate,
 	decodeAwarenessUpdate,
@@ -74,7 +75,7 @@ export const DEFAULT_COLLAB_OPTIONS: Omit<CollabServerOptions, 'nodeId'> = {
 };
 
 let nextConnectionId = 1;
-/** How long an upgrade may reuse an access decision (dropped at once on any relevant change). */
+/** How long an upgrade may reuse a room's access rule (dropped at once on any relevant change). */
 const ACCESS_CACHE_MS = 5_000;
 const ACCESS_CACHE_MAX = 10_000;
 /**
@@ -173,37 +174,36 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	const perUser = new Map<string, number>();
 	let closing: Promise<void> | undefined;
 
-	const resolveAccess = (userId: string, incidentId: string): Promise<RoomAccess> =>
-		(opts.accessResolver ?? getAccessResolver())(ctx, { userId, incidentId });
+	const resolvePolicy = (incidentId: string): Promise<RoomPolicy> => (opts.accessResolver ?? getAccessResolver())(ctx, incidentId);
 
 	/**
 	 * Upgrades that arrive together (a reconnect storm after a restart or a network blip: every tab of
-	 * a user, every user of a room) share the session and access lookups already in flight instead of
+	 * a user, every user of a room) share the session and room lookups already in flight instead of
 	 * queueing identical queries on the pool. Only in flight: a lookup that has settled is never reused,
 	 * and any change to sessions, users or memberships drops the shared ones, so an upgrade arriving
 	 * after a change always reads afresh. Re-checks of open sockets never share.
 	 */
 	const inFlightSessions = new Map<string, ReturnType<typeof validateSessionToken>>();
-	const inFlightAccess = new Map<string, Promise<RoomAccess>>();
+	const inFlightPolicies = new Map<string, Promise<RoomPolicy>>();
 	/**
-	 * Settled access decisions for upgrades, kept a few seconds like validated sessions (auth/sessions.ts):
-	 * a reconnect storm of one room asks once per user, not once per socket. Any session, user,
-	 * membership or incident change drops them all (the bus relays those between processes), so an
-	 * upgrade after a change reads afresh; re-checks of open sockets never use them.
+	 * Settled room rules for upgrades, kept a few seconds like validated sessions (auth/sessions.ts): a
+	 * reconnect storm of one room reads the room's facts once, not once per user or socket, and each
+	 * upgrade applies them to the user its session holds. Any session, user, membership or incident
+	 * change drops them all (the bus relays those between processes), so an upgrade after a change reads
+	 * afresh; re-checks of open sockets never use them.
 	 */
-	const accessCache = new Map<string, { at: number; access: RoomAccess }>();
+	const policyCache = new Map<string, { at: number; policy: RoomPolicy }>();
 	let accessGeneration = 0;
-	const cachedAccess = async (userId: string, room: string): Promise<RoomAccess> => {
-		const key = `${userId} ${room}`;
-		const hit = accessCache.get(key);
-		if (hit && Date.now() - hit.at < ACCESS_CACHE_MS) return hit.access;
+	const cachedPolicy = async (room: string): Promise<RoomPolicy> => {
+		const hit = policyCache.get(room);
+		if (hit && Date.now() - hit.at < ACCESS_CACHE_MS) return hit.policy;
 		const generation = accessGeneration;
-		const access = await shared(inFlightAccess, key, () => resolveAccess(userId, room));
+		const policy = await shared(inFlightPolicies, room, () => resolvePolicy(room));
 		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
 		if (generation === accessGeneration) {
-			setBounded(accessCache, key, { at: Date.now(), access }, ACCESS_CACHE_MAX);
+			setBounded(policyCache, room, { at: Date.now(), policy }, ACCESS_CACHE_MAX);
 		}
-		return access;
+		return policy;
 	};
 	const shared = <T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
 		let p = map.get(key);
@@ -329,13 +329,14 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			log.warn('collab: upgrade refused: too many connections', { userId, limit: opts.maxConnectionsPerUser });
 			return { ok: false, status: 429, message: 'Too many open connections for this user' };
 		}
-		let access: RoomAccess;
+		let policy: RoomPolicy;
 		try {
-			access = await cachedAccess(userId, room);
+			policy = await cachedPolicy(room);
 		} catch (error) {
 			unreserve(userId);
 			throw error;
 		}
+		const access = policy(valid.user);
 		if (access === 'none') {
 			unreserve(userId);
 			return { ok: false, status: 403, message: 'No access to this incident' };
@@ -499,8 +500,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			event.type === 'incident.changed'
 		) {
 			inFlightSessions.clear();
-			inFlightAccess.clear();
-			accessCache.clear();
+			inFlightPolicies.clear();
+			policyCache.clear();
 			accessGeneration++;
 		}
 		if (event.type === 'sessions.ended') {
@@ -533,7 +534,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				if (!valid) return conn.close(CLOSE.sessionEnded, 'session ended');
 				conn.user.name = valid.user.display_name;
 			}
-			const access = await resolveAccess(conn.user.id, conn.roomName);
+			const [user, policy] = await Promise.all([usersRepo.findById(ctx.db, conn.user.id), resolvePolicy(conn.roomName)]);
+			const access = user ? policy(user) : 'none';
 			if (conn.closed) return;
 			if (access === 'none') return conn.close(CLOSE.forbidden, 'access revoked');
 			if (access !== conn.access) {

@@ -6,7 +6,7 @@ import type { App } from '../app';
 import { log } from '../log';
 import { createCollabServer, COLLAB_PATH_PREFIX, type CollabServer } from './collab-server';
 
-export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess } from './access';
+export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess, type RoomPolicy, type RoomUser } from './access';
 export { createCollabServer, type CollabServer, type CollabServerOptions } from './collab-server';
 
 /** Loaded rooms, open sockets, and commits/rows written since start: plain counts, no names. */

@@ -71,6 +71,35 @@ export async function accessFactsMany(db: Q, incidentId: string, userIds: readon
 	return out;
 }
 
+/** What decides anyone's access to an incident's room, read once for all its users (see `roomFactsMany`). */
+export type RoomFacts = {
+	restricted: boolean;
+	/** Active members and their incident roles. */
+	members: Map<string, IncidentMemberRow['role']>;
+};
+
+/**
+ * The room facts of several incidents in one round trip: each incident's restricted flag and its active
+ * members with their roles. A storm of upgrades to one room reads this once, whoever the users are;
+ * the users' own facts come from their validated sessions. Incidents that do not exist are missing.
+ */
+export async function roomFactsMany(db: Q, incidentIds: readonly string[]): Promise<Map<string, RoomFacts>> {
+	const out = new Map<string, RoomFacts>();
+	if (incidentIds.length === 0) return out;
+	const rows = await db
+		.selectFrom('incidents as i')
+		.leftJoin('incident_members as m', (j) => j.onRef('m.incident_id', '=', 'i.id').on('m.removed_at', 'is', null))
+		.select(['i.id', 'i.restricted', 'm.user_id', 'm.role'])
+		.where('i.id', 'in', [...new Set(incidentIds)])
+		.execute();
+	for (const row of rows) {
+		let facts = out.get(row.id);
+		if (!facts) out.set(row.id, (facts = { restricted: row.restricted, members: new Map() }));
+		if (row.user_id !== null && row.role !== null) facts.members.set(row.user_id, row.role);
+	}
+	return out;
+}
+
 export function findActiveManager(db: Q, incidentId: string): Promise<IncidentMemberRow | undefined> {
 	return db
 		.selectFrom('incident_members')

@@ -30,6 +30,7 @@ import {
 } from '../../domain/incident-status';
 import { OPERATIONS, whyNot, type Operation } from '../../domain/permissions';
 import { batchLoader } from '../db/batch';
+import { NOBODY, type RoomAccess, type RoomPolicy } from '../collab/access';
 import {
 	parseImpact,
 	parsePriority,
@@ -776,8 +777,12 @@ function accessLoader(ctx: AppContext): ReturnType<typeof newAccessLoader> {
  * What the collab socket lets this user do in the incident's shared document: `write`, `read`
  * (viewers, observers, non-member responders — the socket drops their updates) or `none`.
  */
-export async function roomAccess(ctx: AppContext, opts: { userId: string; incidentId: string }): Promise<'write' | 'read' | 'none'> {
-	const facts = await accessLoader(ctx).load(opts);
+export async function roomAccess(ctx: AppContext, opts: { userId: string; incidentId: string }): Promise<RoomAccess> {
+	return decideRoomAccess(await accessLoader(ctx).load(opts));
+}
+
+/** The one rule behind `roomAccess` and `roomPolicy`. */
+function decideRoomAccess(facts: membersRepo.AccessFacts | undefined): RoomAccess {
 	if (!facts || facts.disabled) return 'none';
 	const input = {
 		globalRole: facts.global_role,
@@ -787,6 +792,34 @@ export async function roomAccess(ctx: AppContext, opts: { userId: string; incide
 	};
 	if (whyNot({ ...input, operation: 'view_incident' })) return 'none';
 	return whyNot({ ...input, operation: 'write_timeline' }) ? 'read' : 'write';
+}
+
+const roomFactsLoaders = new WeakMap<AppContext, ReturnType<typeof newRoomFactsLoader>>();
+
+/** Room facts asked together (upgrades to several rooms at once) share one query (db/batch.ts). */
+function newRoomFactsLoader(ctx: AppContext) {
+	return batchLoader(async (incidentIds: readonly string[]) => {
+		const facts = await membersRepo.roomFactsMany(ctx.db, incidentIds);
+		return incidentIds.map((id) => facts.get(id));
+	});
+}
+
+/**
+ * The collab socket's access resolver (collab/access.ts): the incident's restricted flag and active
+ * members, read once, as the rule `roomAccess` applies, for whichever user a session brings.
+ */
+export async function roomPolicy(ctx: AppContext, incidentId: string): Promise<RoomPolicy> {
+	let loader = roomFactsLoaders.get(ctx);
+	if (!loader) roomFactsLoaders.set(ctx, (loader = newRoomFactsLoader(ctx)));
+	const room = await loader.load(incidentId);
+	if (!room) return NOBODY;
+	return (user) =>
+		decideRoomAccess({
+			global_role: user.global_role,
+			disabled: user.disabled,
+			restricted: room.restricted,
+			member_role: room.members.get(user.id) ?? null
+		});
 }
 
 // ---------------------------------------------------------------------------------------------
