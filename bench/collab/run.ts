@@ -23,6 +23,8 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.sli
 const quick = args.includes('--quick');
 const only = flag('only')?.split(',').filter(Boolean);
 const targetNames = (flag('targets')?.split(',').filter(Boolean) ?? TARGET_ORDER) as TargetName[];
+/** Appended to the results file's name, so a later run the same day keeps an earlier one's file. */
+const tag = flag('tag')?.replace(/[^A-Za-z0-9_-]/g, '');
 const reps = Math.max(1, Math.min(10, Number(flag('reps') ?? (quick ? 1 : 3))));
 /** A scenario that has not finished against one target by then is abandoned (its target is stopped). */
 const SCENARIO_TIMEOUT_MS = quick ? 90_000 : 300_000;
@@ -132,7 +134,7 @@ async function main() {
 		ROOT,
 		'bench',
 		'results',
-		`collab-${startedAt.toISOString().slice(0, 10)}-${quick ? 'quick' : 'full'}${only ? '-' + only.join('+') : ''}.md`
+		`collab-${startedAt.toISOString().slice(0, 10)}-${quick ? 'quick' : 'full'}${only ? '-' + only.join('+') : ''}${tag ? '-' + tag : ''}.md`
 	);
 	fs.mkdirSync(path.dirname(out), { recursive: true });
 	fs.writeFileSync(out, md);

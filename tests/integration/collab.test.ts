@@ -636,6 +636,44 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(listEntries(b.doc).map((e) => e.text)).toEqual(Array.from({ length: 35 }, (_, i) => `entry ${i}`));
 	});
 
+	it('compacts once the rows past the snapshot hold compactAfterBytes, however few they are', async () => {
+		const h = await harness({ compactAfterRows: 1000, compactAfterBytes: 8 * 1024, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		// Six pasted log excerpts of 2 KiB each, one row each: 12 KiB of rows, far from 1,000 rows.
+		const excerpt = (i: number) => `${i}: ORA-12541 TNS:no listener at core-db-0${i}; `.padEnd(2048, '.');
+		for (let i = 0; i < 6; i++) {
+			const before = a.acked();
+			entry(a.doc, excerpt(i), new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+			await waitFor(() => a.acked() > before, `ack ${i}`);
+		}
+		await waitFor(
+			async () => !!(await ctx.db.selectFrom('collab_snapshots').select('doc').where('doc', '=', room).executeTakeFirst()),
+			'a snapshot after 8 KiB of rows'
+		);
+		expect(await logRows(room)).toBeLessThan(6);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(Array.from({ length: 6 }, (_, i) => excerpt(i)));
+	});
+
+	it('folds a log of a few large rows right after loading it (compactAfterBytes)', async () => {
+		const room = randomUUID();
+		const writer = new Y.Doc();
+		const rows: { doc: string; update: Uint8Array; node_id: string }[] = [];
+		writer.on('update', (u: Uint8Array) => rows.push({ doc: room, update: u, node_id: 'killed-node' }));
+		for (let i = 0; i < 4; i++) entry(writer, `dump ${i} `.padEnd(4096, '#'), new Date(Date.UTC(2026, 10, 23, 8, i)).toISOString());
+		await ctx.db.insertInto('collab_updates').values(rows).execute();
+		expect(await logRows(room)).toBe(4);
+
+		const h = await harness({ compactAfterRows: 1000, compactAfterBytes: 8 * 1024 });
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie });
+		await synced(a);
+		expect(listEntries(a.doc)).toHaveLength(4);
+		await waitFor(async () => (await logRows(room)) === 0, 'the log to be folded');
+	});
+
 	it('folds a long log (left by a process killed before it compacted) right after loading it', async () => {
 		const room = randomUUID();
 		// 40 rows written by "another process" that never compacted: one entry per row.

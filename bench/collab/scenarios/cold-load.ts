@@ -3,8 +3,10 @@
  * bench/collab/data/README.md) replayed into the `notes` Y.Text, stored the way ours stores real edits
  * — one log row per batch of ops in `collab_updates` — and then opened by a fresh client while the
  * room is not in memory. Timed from creating the socket (upgrade, auth, load, sync) to receiving the
- * server's sync step 2 with the complete document. Twice: on the long log as written, and after ours
- * compacted it (snapshot + empty tail). Target D: ≤ 50 ms however long the history. The compacted
+ * server's sync step 2 with the complete document. Three times: on the long log as written (the
+ * whole history in rows, which ours never leaves: it compacts as it goes), on a snapshot with the
+ * longest tail ours leaves (a process killed just before a compaction), and after ours compacted it
+ * (snapshot + empty tail). Target D: ≤ 50 ms however long the history. The compacted
  * case loads the snapshot ours wrote, stored for fresh incidents this process never loaded: the same
  * rows a compacted room has, without waiting for the first rooms to unload (30 s idle).
  *
@@ -13,6 +15,8 @@
  * relay keeps no state at all, so it has no figure.
  */
 import type { Kysely } from 'kysely';
+import * as Y from 'yjs';
+import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { Database } from '../../../src/lib/server/db/schema';
 import { cachedHistory, loadTrace, type History } from '../data/paper-trace';
 import { sleep } from '../harness/load';
@@ -64,6 +68,26 @@ async function timedJoin(
 	const got = client.doc.getText('notes').length;
 	if (got !== expect) throw new Error(`${target.name}: loaded ${got} characters of notes, expected ${expect}`);
 	return { ms: client.syncedAt - client.startedAt, received: client.step2At - client.startedAt, client };
+}
+
+/** The document after the first `rows` log rows: what a compaction at that point stored. */
+function stateAfter(h: History, rows: number): Uint8Array {
+	const doc = new Y.Doc();
+	for (const u of h.updates.slice(0, rows)) Y.applyUpdate(doc, u);
+	const state = Y.encodeStateAsUpdate(doc);
+	doc.destroy();
+	return state;
+}
+
+/** The most trailing rows of the trace a live room of ours holds past its snapshot: where it compacts. */
+function longestTail(h: History): number {
+	let rows = 0;
+	let bytes = 0;
+	while (rows < h.updates.length && rows < DEFAULT_ROOM_OPTIONS.compactAfterRows && bytes < DEFAULT_ROOM_OPTIONS.compactAfterBytes) {
+		bytes += h.updates[h.updates.length - 1 - rows]!.byteLength;
+		rows++;
+	}
+	return rows;
 }
 
 async function rowsOf(db: Kysely<Database>, room: string): Promise<number> {
@@ -133,11 +157,35 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 		ctx.log(
 			`ours cold load after compaction: ${coldSnap.map((m) => m.toFixed(0)).join(', ')} ms; warm join ${warm.map((m) => m.toFixed(0)).join(', ')} ms`
 		);
+		// The longest log a live room leaves: ours compacts once a room's rows past its snapshot reach
+		// compactAfterRows or compactAfterBytes, so a process killed just then leaves a snapshot of
+		// everything before and that tail.
+		const tail = longestTail(h);
+		const tailBytes = h.updates.slice(h.updates.length - tail).reduce((n, u) => n + u.byteLength, 0);
+		const head = stateAfter(h, h.updates.length - tail);
+		const tailed = await target.rooms(loads);
+		for (const room of tailed) {
+			await collabRepo.upsertSnapshot(handle.db, { doc: room, state: head, uptoId: '0', at: new Date() });
+			for (let i = h.updates.length - tail; i < h.updates.length; i += INSERT_CHUNK) {
+				const end = Math.min(i + INSERT_CHUNK, h.updates.length);
+				await collabRepo.append(
+					handle.db,
+					h.updates.slice(i, end).map((update) => ({ doc: room, update, nodeId: 'bench-seed' }))
+				);
+			}
+		}
+		const coldTail: number[] = [];
+		for (const [i, room] of tailed.entries()) {
+			const { ms, client } = await timedJoin(target, room, i, expect);
+			coldTail.push(ms);
+			await client.close();
+		}
+		ctx.log(`ours cold load of a snapshot + ${tail}-row tail: ${coldTail.map((m) => m.toFixed(0)).join(', ')} ms`);
 		// timedJoin throws on an incomplete document: reaching here means every load was complete.
 		ctx.check(
 			'every cold and warm load held the complete notes',
 			true,
-			`${3 * loads} clients, ${expect.toLocaleString('en')} characters each`
+			`${4 * loads} clients, ${expect.toLocaleString('en')} characters each`
 		);
 		const p = (row: string, measure: string, value: number, note?: string): Point => ({
 			scenario: NAME,
@@ -149,10 +197,18 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 			note
 		});
 		const logRow = `cold, ${h.updates.length}-row log (${(bytes / 2 ** 20).toFixed(1)} MiB), ${rowLabel}`;
+		const tailRow = `cold, snapshot + ${tail}-row tail (${(tailBytes / 1024).toFixed(0)} KiB, the longest log ours leaves), ${rowLabel}`;
 		const snapRow = `cold, compacted (${snapshot ? (snapshot.state.byteLength / 1024).toFixed(0) : '?'} KiB snapshot), ${rowLabel}`;
 		return [
 			p(logRow, 'p50 ms', percentile(coldLog, 50)),
 			p(logRow, 'max ms', Math.max(...coldLog)),
+			p(
+				tailRow,
+				'p50 ms',
+				percentile(coldTail, 50),
+				`snapshot + tail: ours compacts a room's log once the rows past its snapshot reach ${DEFAULT_ROOM_OPTIONS.compactAfterRows} or hold ${DEFAULT_ROOM_OPTIONS.compactAfterBytes / 1024} KiB (compactAfterRows, compactAfterBytes; here the bytes, at ${tail} rows of the trace), so a process killed just as that compaction starts leaves this much to replay`
+			),
+			p(tailRow, 'max ms', Math.max(...coldTail)),
 			p(
 				snapRow,
 				'p50 ms',
@@ -204,7 +260,7 @@ export const coldLoad: Scenario = {
 	description:
 		'The automerge-paper editing trace (260k single-character edits, 105k characters; see bench/collab/data/README.md for which form) ' +
 		`replayed into the notes of one incident and stored as one log row per ${OPS_PER_ROW} ops. Ours: a fresh client opens the room while it is not in memory; ` +
-		'time from creating the socket to the complete document (sync step 2), on the long log and after compaction (the snapshot it wrote, in fresh incidents). Others keep nothing: ' +
+		'time from creating the socket to the complete document (sync step 2), on the long log as written, on a snapshot with the longest tail ours leaves before it compacts, and after compaction (the snapshot it wrote, in fresh incidents). Others keep nothing: ' +
 		'a second client joins a room a first client filled (warm join); ours is measured that way too. ' +
 		"Before every timed join the generator empties its own young generation (a scavenge, outside the window), so the client's decode does not pay for the history the generator holds.",
 	quick: '3 incidents per case (full: 5).',
