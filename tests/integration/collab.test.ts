@@ -167,6 +167,28 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			expect(h.server.connectionCount()).toBe(0);
 		});
 
+		it('a cookie that is no session: a malformed one reads nothing of the room, a failed room read does not outlive the refusal', async () => {
+			let asked = 0;
+			const h = await harness({
+				accessResolver: async () => {
+					asked++;
+					throw new Error('database unavailable');
+				}
+			});
+			const room = `/collab/${randomUUID()}`;
+			const malformed = await rawUpgrade(h, { path: room, cookie: 'warroom_session=not-a-token' });
+			expect('status' in malformed && malformed.status).toBe(401);
+			expect(asked).toBe(0);
+			// Well formed but unknown: the room's rule is read alongside the session lookup, fails, and the
+			// answer is still the session's 401 (no unhandled rejection, which would fail this run).
+			const unknown = await rawUpgrade(h, { path: room, cookie: `warroom_session=${'a'.repeat(24)}.${'b'.repeat(24)}` });
+			expect('status' in unknown && unknown.status).toBe(401);
+			expect(asked).toBe(1);
+			const u = await user();
+			const failed = await rawUpgrade(h, { path: room, cookie: u.cookie });
+			expect('status' in failed && failed.status).toBe(500);
+		});
+
 		it('a user the access resolver turns away', async () => {
 			const denied = new Set<string>();
 			const h = await harness({

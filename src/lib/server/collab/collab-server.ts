@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { SESSION_COOKIE, validateSessionToken } from '../auth/sessions';
+import { parseToken } from '../auth/tokens';
 import { setBounded } from '../bounded-map';
 import type { AppContext, CollabPort } from '../context';
 import type { AppEvent } from '../events';
@@ -321,6 +322,12 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 
 		const token = readCookie(req.headers.cookie, SESSION_COOKIE);
 		if (!token) return { ok: false, status: 401, message: 'Sign in first' };
+		// The room's rule does not depend on who asks: read it while the session is looked up (one round
+		// trip instead of two in a reconnect storm, whose sessions are no longer cached). Only for a
+		// token of the right shape, so garbage cookies cost no more than before. It is applied only to a
+		// valid session's user; a failure is handled where it is awaited.
+		const policyRead = parseToken(token) ? cachedPolicy(room) : undefined;
+		policyRead?.catch(() => undefined);
 		const valid = await shared(inFlightSessions, token, () => validateSessionToken(ctx, token));
 		if (!valid) return { ok: false, status: 401, message: 'Session expired or invalid' };
 		const userId = valid.user.id;
@@ -331,7 +338,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		}
 		let policy: RoomPolicy;
 		try {
-			policy = await cachedPolicy(room);
+			policy = await (policyRead ?? cachedPolicy(room));
 		} catch (error) {
 			unreserve(userId);
 			throw error;
