@@ -637,6 +637,48 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(seen.typing).toBe(true);
 	});
 
+	it('shares a sync step 1 answer among peers with one state vector, and never past a change', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		await h.server.port.transact(room, (d) => entry(d, 'declared', '2026-11-23T08:00:00Z'));
+		const r = await h.server.rooms.acquire(room);
+		const peer = { ack() {}, send() {} } as unknown as Parameters<typeof h.server.rooms.applyClientUpdate>[1];
+		try {
+			const empty = new Uint8Array([0]);
+			const fresh = (sv: Uint8Array) => Y.encodeStateAsUpdate(r.doc, sv);
+			const first = r.missingFor(empty);
+			expect(r.missingFor(empty)).toBe(first); // shared, not encoded again
+			const sv = Y.encodeStateVector(r.doc);
+			expect(Buffer.from(r.missingFor(sv))).toEqual(Buffer.from(fresh(sv)));
+
+			// A service writes: the next peer with an empty state vector gets the new entry too.
+			await h.server.port.transact(room, (d) => entry(d, 'mitigated', '2026-11-23T08:05:00Z'));
+			const after = r.missingFor(empty);
+			expect(after).not.toBe(first);
+			const seen = new Y.Doc();
+			Y.applyUpdate(seen, after);
+			expect(listEntries(seen).map((e) => e.text)).toEqual(['declared', 'mitigated']);
+
+			// A client's update that waits for its dependencies is part of every answer from then on.
+			const other = new Y.Doc();
+			Y.applyUpdate(other, Y.encodeStateAsUpdate(r.doc));
+			const gap = new Y.Doc();
+			Y.applyUpdate(gap, Y.encodeStateAsUpdate(other));
+			entry(gap, 'step 1 (never sent)', '2026-11-23T08:06:00Z');
+			const sent = Y.encodeStateVector(gap);
+			entry(gap, 'step 2 (depends on step 1)', '2026-11-23T08:07:00Z');
+			const dependent = Y.encodeStateAsUpdate(gap, sent);
+			const before = r.missingFor(empty);
+			h.server.rooms.applyClientUpdate(r, peer, dependent);
+			expect(r.doc.store.pendingStructs).not.toBeNull();
+			const withPending = r.missingFor(empty);
+			expect(withPending).not.toBe(before);
+			expect(Buffer.from(withPending)).toEqual(Buffer.from(fresh(empty)));
+		} finally {
+			h.server.rooms.release(r);
+		}
+	});
+
 	it('compacts a long log into a snapshot so loading reads a short log', async () => {
 		const h = await harness({ compactAfterRows: 10, flushIntervalMs: 5 });
 		const room = randomUUID();
@@ -644,9 +686,10 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const a = client(h, { room, cookie: alice.cookie, acks: true });
 		await synced(a);
 		await writeAcked(a, 35);
+		// Compactions run beside the commits (they never hold one back): the one after row 30 may still run.
+		await waitFor(async () => (await logRows(room)) < 10, 'the log to be folded to under 10 rows');
 		const snap = await ctx.db.selectFrom('collab_snapshots').select(['upto_id']).where('doc', '=', room).executeTakeFirst();
 		expect(snap).toBeDefined();
-		expect(await logRows(room)).toBeLessThan(10);
 		expect(listEntries(await committedDoc(room))).toHaveLength(35);
 
 		// A fresh process loads it from the snapshot and the short log.
@@ -677,6 +720,31 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		);
 		expect(await logRows(room)).toBeLessThan(6);
 		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(Array.from({ length: 6 }, (_, i) => excerpt(i)));
+	});
+
+	it('does not count updates waiting for their dependencies toward compactAfterBytes (folding them gains nothing)', async () => {
+		const h = await harness({ compactAfterRows: 1000, compactAfterBytes: 8 * 1024, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const r = await h.server.rooms.acquire(room);
+		const peer = { ack() {}, send() {} } as unknown as Parameters<typeof h.server.rooms.applyClientUpdate>[1];
+		try {
+			for (let i = 0; i < 4; i++) {
+				// Each depends on an entry the server never receives: 4 × 4 KiB waiting, stored in the log.
+				const gap = new Y.Doc();
+				entry(gap, `never sent ${i}`, '2026-11-23T08:00:00Z');
+				const sent = Y.encodeStateVector(gap);
+				notesOf(gap).insert(notesOf(gap).length, `orphan ${i} `.padEnd(4096, '~'));
+				h.server.rooms.applyClientUpdate(r, peer, Y.encodeStateAsUpdate(gap, sent));
+			}
+			await h.server.rooms.flushNow();
+			const stored = await ctx.db.selectFrom('collab_updates').select('update').where('doc', '=', room).execute();
+			expect(stored.reduce((n, row) => n + row.update.byteLength, 0)).toBeGreaterThan(16 * 1024);
+			await new Promise((res) => setTimeout(res, 100));
+			const snap = await ctx.db.selectFrom('collab_snapshots').select('doc').where('doc', '=', room).executeTakeFirst();
+			expect(snap).toBeUndefined();
+		} finally {
+			h.server.rooms.release(r);
+		}
 	});
 
 	it('folds a log of a few large rows right after loading it (compactAfterBytes)', async () => {

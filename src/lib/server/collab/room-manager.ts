@@ -28,6 +28,8 @@ const LOAD_ORIGIN = 'load';
 
 /** At most this long between two tries of a failed commit: saving resumes within ~2 s of the database's return. */
 const FLUSH_RETRY_MAX_MS = 2_000;
+/** Distinct sync step 1 answers a room keeps between two changes of its document. */
+const MAX_SHARED_ANSWERS = 4;
 /** Rows folded per compaction at most (the id list goes into one DELETE). */
 const COMPACT_MAX_ROWS = 20_000;
 
@@ -41,10 +43,14 @@ export interface RoomManagerOptions {
 	/** Compact a document's log into a snapshot once it has this many rows past the snapshot … */
 	compactAfterRows: number;
 	/**
-	 * … or once those rows hold this many bytes. Replaying them is what a cold load pays when a process
-	 * died before it could compact (a clean unload always compacts): about 5–8 ms per 128 KiB of the
-	 * paper trace's rows on top of a 105k-character snapshot, against 30–37 ms for 500 such rows
-	 * (bench/collab cold-load, "snapshot + tail").
+	 * … or once the updates the document integrated since then hold this many bytes, or as many as the
+	 * snapshot if that is larger (so a compaction never rewrites more than twice what was written since
+	 * the last one). Updates waiting for their dependencies do not count: folding them gains nothing, and
+	 * merging them is superlinear (the abuse suite's pending floods made compactions stall the process
+	 * for seconds); the row count bounds them. Replaying the
+	 * tail is what a cold load pays when a process died before it could compact (a clean unload always
+	 * compacts): about 5–8 ms per 128 KiB of the paper trace's rows on top of its 105k-character
+	 * snapshot, against 30–37 ms for 500 such rows (bench/collab cold-load, "snapshot + tail").
 	 */
 	compactAfterBytes: number;
 	/** Unload a room this long after its last client left (after flushing). */
@@ -108,6 +114,8 @@ export class Room {
 	batch: Batch = emptyBatch();
 	rowsSinceSnapshot = 0;
 	bytesSinceSnapshot = 0;
+	/** The size of the document's last snapshot (compactAfterBytes). */
+	snapshotBytes = 0;
 	loading = true;
 	/** Log ids announced by other processes while this room was loading. */
 	missedWhileLoading: string[] = [];
@@ -115,6 +123,8 @@ export class Room {
 	/** The compaction of this room's log in progress (one at a time per room in this process). */
 	compacting: Promise<void> | undefined;
 	destroyed = false;
+	/** Answers to sync step 1 by state vector, shared until the document changes (`missingFor`). */
+	private answers: Map<string, Uint8Array> | undefined;
 
 	constructor(readonly name: string) {
 		// The server is not a participant: without this it would appear in everyone's presence list.
@@ -156,6 +166,7 @@ export class Room {
 	hibernate(): void {
 		const doc = this.live;
 		if (!doc) return;
+		this.answers = undefined;
 		this.frozen = Y.encodeStateAsUpdate(doc);
 		this.frozenVector = undefined;
 		this.live = undefined;
@@ -168,6 +179,7 @@ export class Room {
 	 * open it is answered from these bytes (`stateVector`, `missingFor`).
 	 */
 	restOn(state: Uint8Array): void {
+		this.answers = undefined;
 		this.live?.destroy();
 		this.live = undefined;
 		this.frozen = state;
@@ -187,10 +199,27 @@ export class Room {
 	 */
 	missingFor(stateVector: Uint8Array): Uint8Array {
 		if (!this.live && this.frozen && stateVector.length === 1 && stateVector[0] === 0) return this.frozen;
-		return Y.encodeStateAsUpdate(this.doc, stateVector);
+		const doc = this.doc;
+		// Peers that join or reconnect together mostly send the same state vector (nothing, or all of it):
+		// they share one answer until the document changes. For a long incident that is one encoding of
+		// its delete set (and of its content, for a fresh peer) instead of one per peer (bench/collab
+		// cold-load, "reconnect storm").
+		const key = Buffer.from(stateVector.buffer, stateVector.byteOffset, stateVector.byteLength).toString('latin1');
+		const cached = this.answers?.get(key);
+		if (cached) return cached;
+		const answer = Y.encodeStateAsUpdate(doc, stateVector);
+		this.answers ??= new Map();
+		if (this.answers.size < MAX_SHARED_ANSWERS) this.answers.set(key, answer);
+		return answer;
+	}
+
+	/** The document or what waits to be integrated in it changed: answers given so far are stale. */
+	changed(): void {
+		this.answers = undefined;
 	}
 
 	destroyDoc(): void {
+		this.answers = undefined;
 		this.live?.destroy();
 		this.live = undefined;
 		this.frozen = undefined;
@@ -345,6 +374,8 @@ export class RoomManager {
 		const before = pendingBytes(room.doc);
 		Y.applyUpdate(room.doc, update, peer);
 		const after = pendingBytes(room.doc);
+		// What waits for its dependencies is part of every answer (encodeStateAsUpdate includes it).
+		if (after !== before) room.changed();
 		if (after > 0 && after !== before) {
 			room.batch.updates.push(update);
 			this.markDirty(room);
@@ -354,6 +385,7 @@ export class RoomManager {
 
 	/** Drops updates that cannot be integrated (a client that floods them is closed by the caller). */
 	clearPending(room: Room): void {
+		room.changed();
 		room.doc.store.pendingStructs = null;
 		room.doc.store.pendingDs = null;
 	}
@@ -381,6 +413,7 @@ export class RoomManager {
 		}
 		room.rowsSinceSnapshot = rows.length;
 		room.bytesSinceSnapshot = rows.reduce((n, r) => n + r.update.byteLength, 0);
+		room.snapshotBytes = snapshot?.state.byteLength ?? 0;
 		room.onThaw = (doc) => this.attach(room, doc);
 		room.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
 			const changed = added.concat(updated, removed);
@@ -412,6 +445,10 @@ export class RoomManager {
 	}
 
 	private onDocUpdate(room: Room, update: Uint8Array, origin: unknown): void {
+		room.changed();
+		// What the document integrated (ours or another process's); what waits for its dependencies
+		// emits no 'update' and is bounded by compactAfterRows (see there).
+		room.bytesSinceSnapshot += update.byteLength;
 		room.broadcast.update(update, origin);
 		// Remote updates are already in the log (another process wrote them).
 		if (origin === REMOTE_ORIGIN || origin === LOAD_ORIGIN) return;
@@ -469,15 +506,14 @@ export class RoomManager {
 		});
 		this.dirty.clear();
 
-		const rowOf = new Map<Room, Uint8Array>();
 		const rows = taken
 			.filter(([, b]) => b.updates.length > 0)
-			.map(([room, b]) => {
+			.map(([room, b]) => ({
+				doc: room.name,
 				// A batch is small (≤ one flush window), so merging it is cheap, and it keeps the log short.
-				const update = b.updates.length === 1 ? b.updates[0]! : Y.mergeUpdates(b.updates);
-				rowOf.set(room, update);
-				return { doc: room.name, update, nodeId: this.opts.nodeId };
-			});
+				update: b.updates.length === 1 ? b.updates[0]! : Y.mergeUpdates(b.updates),
+				nodeId: this.opts.nodeId
+			}));
 		this.inFlightUpdates = taken.reduce((n, [, b]) => n + b.updates.length, 0);
 		try {
 			// One statement, so one round trip: a multi-row insert is atomic, and on PostgreSQL the same
@@ -524,27 +560,31 @@ export class RoomManager {
 		for (const [room, b] of taken) {
 			for (const [peer, count] of b.acks) if (room.peers.has(peer)) peer.ack(count);
 			for (const w of b.waiters) w.resolve();
-			const row = rowOf.get(room);
-			if (row) {
-				room.rowsSinceSnapshot++;
-				room.bytesSinceSnapshot += row.byteLength;
-			}
+			if (b.updates.length > 0) room.rowsSinceSnapshot++;
 		}
-		for (const [room] of taken) if (this.tailTooLong(room)) await this.compactRoom(room);
+		// Not awaited: a compaction (its own transaction) must not hold back the next commit of any room.
+		for (const [room] of taken) if (this.tailTooLong(room)) void this.compactRoom(room);
 	}
 
 	/** Whether the room's log past its snapshot is long enough to fold (compactAfterRows, compactAfterBytes). */
 	private tailTooLong(room: Room): boolean {
-		return room.rowsSinceSnapshot >= this.opts.compactAfterRows || room.bytesSinceSnapshot >= this.opts.compactAfterBytes;
+		return (
+			room.rowsSinceSnapshot >= this.opts.compactAfterRows ||
+			room.bytesSinceSnapshot >= Math.max(this.opts.compactAfterBytes, room.snapshotBytes)
+		);
 	}
 
 	/** Compacts a room's log (never throws: a failure is logged and the next trigger tries again). */
 	private compactRoom(room: Room): Promise<void> {
+		// What is counted now is what it folds at least; rows committed while it runs stay counted.
+		const rows = room.rowsSinceSnapshot;
+		const bytes = room.bytesSinceSnapshot;
 		room.compacting ??= this.compact(room.name)
 			.then(
-				() => {
-					room.rowsSinceSnapshot = 0;
-					room.bytesSinceSnapshot = 0;
+				(done) => {
+					room.rowsSinceSnapshot = Math.max(0, room.rowsSinceSnapshot - rows);
+					room.bytesSinceSnapshot = Math.max(0, room.bytesSinceSnapshot - bytes);
+					if (done.folded > 0) room.snapshotBytes = done.bytes;
 				},
 				(error: unknown) => log.error('collab: compaction failed; the log keeps growing until the next try', { error, doc: room.name })
 			)
@@ -559,20 +599,23 @@ export class RoomManager {
 	 * `encodeStateAsUpdate` (linear, unlike `mergeUpdates` over a long log), deleting the folded rows in
 	 * the same transaction so a reader sees either the old pair or the new one.
 	 */
-	async compact(name: string): Promise<{ folded: number }> {
+	async compact(name: string): Promise<{ folded: number; bytes: number }> {
 		return this.ctx.db.transaction().execute(async (trx) => {
 			await collabRepo.lockDoc(trx, name);
 			const snapshot = await collabRepo.findSnapshot(trx, name);
 			// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
 			const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
 			const last = rows.at(-1);
-			if (!last) return { folded: 0 };
+			if (!last) return { folded: 0, bytes: snapshot?.state.byteLength ?? 0 };
 			const doc = new Y.Doc();
+			let bytes = 0;
 			try {
 				if (snapshot) Y.applyUpdate(doc, snapshot.state);
 				for (const row of rows) Y.applyUpdate(doc, row.update);
 				const uptoId = snapshot && BigInt(snapshot.uptoId) > BigInt(last.id) ? snapshot.uptoId : last.id;
-				await collabRepo.upsertSnapshot(trx, { doc: name, state: Y.encodeStateAsUpdate(doc), uptoId, at: this.ctx.now() });
+				const state = Y.encodeStateAsUpdate(doc);
+				bytes = state.byteLength;
+				await collabRepo.upsertSnapshot(trx, { doc: name, state, uptoId, at: this.ctx.now() });
 				// Exactly the rows folded: a row with a lower id may still be committing in another process.
 				await collabRepo.deleteIds(
 					trx,
@@ -583,7 +626,7 @@ export class RoomManager {
 				doc.destroy();
 			}
 			log.debug('collab: compacted', { doc: name, folded: rows.length });
-			return { folded: rows.length };
+			return { folded: rows.length, bytes };
 		});
 	}
 
@@ -615,8 +658,9 @@ export class RoomManager {
 			// Missing rows were folded into a snapshot by a compaction meanwhile: read the whole document.
 			if (rows.length < ids.length) return await this.catchUp(room);
 			if (room.destroyed) return;
-			room.bytesSinceSnapshot += rows.reduce((n, r) => n + r.update.byteLength, 0);
 			Y.transact(room.doc, () => rows.forEach((r) => Y.applyUpdate(room.doc, r.update)), REMOTE_ORIGIN);
+			// Also when nothing integrated (an update waiting for its dependencies emits no 'update').
+			room.changed();
 		} catch (error) {
 			log.error('collab: fetching a remote update failed', { error, doc: room.name, ids });
 		}
@@ -635,6 +679,7 @@ export class RoomManager {
 				},
 				REMOTE_ORIGIN
 			);
+			room.changed();
 		} catch (error) {
 			log.error('collab: catching up with the log failed', { error, doc: room.name });
 		}
@@ -724,6 +769,8 @@ export class RoomManager {
 		}
 		this.dirty.clear();
 		await this.listener?.stop();
+		// Compactions in flight finish (each is one transaction; they never reject).
+		await Promise.all([...this.rooms.values()].map(({ room }) => room.compacting));
 		for (const { room } of this.rooms.values()) this.destroyRoom(room);
 		this.rooms.clear();
 	}
