@@ -16,6 +16,8 @@ export interface LoadClientOptions {
 	room: string;
 	/** Client index (ours spreads clients over users by it). */
 	index: number;
+	/** The state vector its sync step 1 carries (default: empty, a client that holds nothing). */
+	stateVector?: Uint8Array;
 	onMarker?(kind: MarkerKind, sentAtMs: number, sender: number, receivedAtMs: number): void;
 }
 
@@ -43,7 +45,7 @@ export class LoadClient {
 		this.synced = new Promise<void>((resolve, reject) => {
 			this.ws.on('open', () => {
 				this.openedAt = performance.now();
-				for (const f of this.framing.opening()) this.ws.send(f);
+				for (const f of this.framing.opening(this.opts.stateVector)) this.ws.send(f);
 			});
 			this.ws.on('message', (data: Buffer) => {
 				const p = this.framing.prefix.length;

@@ -19,6 +19,7 @@ import * as Y from 'yjs';
 import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { Database } from '../../../src/lib/server/db/schema';
 import { cachedHistory, loadTrace, type History } from '../data/paper-trace';
+import { closeAll, LoadClient, openClients } from '../harness/client';
 import { sleep } from '../harness/load';
 import { collectGenerator } from '../harness/quiet';
 import { percentileOf as percentile } from '../harness/stats';
@@ -83,11 +84,44 @@ function stateAfter(h: History, rows: number): Uint8Array {
 function longestTail(h: History): number {
 	let rows = 0;
 	let bytes = 0;
-	while (rows < h.updates.length && rows < DEFAULT_ROOM_OPTIONS.compactAfterRows && bytes < DEFAULT_ROOM_OPTIONS.compactAfterBytes) {
+	// The byte bound is the larger of compactAfterBytes and the snapshot (about the whole document's size).
+	const byteBound = Math.max(DEFAULT_ROOM_OPTIONS.compactAfterBytes, h.state.byteLength);
+	while (rows < h.updates.length && rows < DEFAULT_ROOM_OPTIONS.compactAfterRows && bytes < byteBound) {
 		bytes += h.updates[h.updates.length - 1 - rows]!.byteLength;
 		rows++;
 	}
 	return rows;
+}
+
+/** Clients in each storm into the long incident. */
+const STORM = 100;
+
+/**
+ * STORM clients open the room at once with the same state vector (light clients: they count the sync
+ * step 2, they do not decode it): all of the document (reconnecting after a network blip) or nothing
+ * (fresh tabs). Returns the points of both storms.
+ */
+async function storms(target: RunningTarget, ctx: ScenarioContext, room: string, h: History, rowLabel: string): Promise<Point[]> {
+	const points: Point[] = [];
+	const full = Y.encodeStateVectorFromUpdate(h.state);
+	for (const [what, stateVector] of [
+		[`reconnect storm: ${STORM} clients holding the document`, full],
+		[`join storm: ${STORM} fresh clients`, new Uint8Array([0])]
+	] as const) {
+		collectGenerator();
+		const t0 = performance.now();
+		const { clients, failed } = await openClients(STORM, (i) => new LoadClient({ target, room, index: i, stateVector }), 30_000);
+		const per = clients.filter((c) => Number.isFinite(c.syncedAt)).map((c) => c.syncedAt - c.startedAt);
+		const all = failed.length ? NaN : Math.max(...clients.map((c) => c.syncedAt)) - t0;
+		closeAll(clients);
+		ctx.check(`${what}: every client synced`, failed.length === 0, failed.length ? `${failed.length} did not sync` : `${STORM} synced`);
+		ctx.log(`${target.name} ${what}: all synced ${all.toFixed(0)} ms, p99 ${percentile(per, 99).toFixed(1)} ms`);
+		const row = `${what}, ${rowLabel}`;
+		const base = { scenario: NAME, row, target: target.name, better: 'lower' as const };
+		points.push({ ...base, measure: 'all synced ms', value: all }, { ...base, measure: 'p99 ms', value: percentile(per, 99) });
+		await sleep(500);
+	}
+	return points;
 }
 
 async function rowsOf(db: Kysely<Database>, room: string): Promise<number> {
@@ -157,6 +191,8 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 		ctx.log(
 			`ours cold load after compaction: ${coldSnap.map((m) => m.toFixed(0)).join(', ')} ms; warm join ${warm.map((m) => m.toFixed(0)).join(', ')} ms`
 		);
+		// Storms into a long incident this process holds (it loaded it for the joins above).
+		const stormPoints = await storms(target, ctx, fresh[fresh.length - 1]!, h, rowLabel);
 		// The longest log a live room leaves: ours compacts once a room's rows past its snapshot reach
 		// compactAfterRows or compactAfterBytes, so a process killed just then leaves a snapshot of
 		// everything before and that tail.
@@ -206,7 +242,7 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 				tailRow,
 				'p50 ms',
 				percentile(coldTail, 50),
-				`snapshot + tail: ours compacts a room's log once the rows past its snapshot reach ${DEFAULT_ROOM_OPTIONS.compactAfterRows} or hold ${DEFAULT_ROOM_OPTIONS.compactAfterBytes / 1024} KiB (compactAfterRows, compactAfterBytes; here the bytes, at ${tail} rows of the trace), so a process killed just as that compaction starts leaves this much to replay`
+				`snapshot + tail: ours compacts a room's log once the rows past its snapshot reach ${DEFAULT_ROOM_OPTIONS.compactAfterRows} or hold max(${DEFAULT_ROOM_OPTIONS.compactAfterBytes / 1024} KiB, the snapshot's size) (compactAfterRows, compactAfterBytes; here the snapshot's size, at ${tail} rows of the trace), so a process killed just as that compaction starts leaves this much to replay`
 			),
 			p(tailRow, 'max ms', Math.max(...coldTail)),
 			p(
@@ -218,7 +254,8 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 			p(snapRow, 'max ms', Math.max(...coldSnap)),
 			p(snapRow, 'p50 ms to step 2 arriving', percentile(coldSnapReceived, 50), 'before the client decodes it: the server side alone'),
 			p(`warm join (in memory), ${rowLabel}`, 'p50 ms', percentile(warm, 50)),
-			p(`warm join (in memory), ${rowLabel}`, 'max ms', Math.max(...warm))
+			p(`warm join (in memory), ${rowLabel}`, 'max ms', Math.max(...warm)),
+			...stormPoints
 		];
 	} finally {
 		await handle.close();
@@ -235,6 +272,7 @@ async function warmOthers(target: RunningTarget, ctx: ScenarioContext, h: Histor
 	}
 	const rooms = await target.rooms(loads);
 	const warm: number[] = [];
+	let stormPoints: Point[] = [];
 	for (const [i, room] of rooms.entries()) {
 		const writer = new SyncClient({ target, room, index: i });
 		await writer.synced;
@@ -243,13 +281,16 @@ async function warmOthers(target: RunningTarget, ctx: ScenarioContext, h: Histor
 		await writer.roundTrip();
 		const { ms, client } = await timedJoin(target, room, i + loads, h.text.length);
 		warm.push(ms);
+		// Storms into the last room, while its writer keeps it loaded (these targets drop an empty room).
+		if (i === rooms.length - 1) stormPoints = await storms(target, ctx, room, h, rowLabel);
 		await Promise.all([writer.close(), client.close()]);
 	}
 	ctx.log(`${target.name} warm join: ${warm.map((m) => m.toFixed(0)).join(', ')} ms`);
 	ctx.check('every warm join held the complete notes', true, `${loads} clients, ${h.text.length.toLocaleString('en')} characters each`);
 	return [
 		{ scenario: NAME, row, measure: 'p50 ms', target: target.name, value: percentile(warm, 50), better: 'lower' },
-		{ scenario: NAME, row, measure: 'max ms', target: target.name, value: Math.max(...warm), better: 'lower' }
+		{ scenario: NAME, row, measure: 'max ms', target: target.name, value: Math.max(...warm), better: 'lower' },
+		...stormPoints
 	];
 }
 
@@ -262,6 +303,7 @@ export const coldLoad: Scenario = {
 		`replayed into the notes of one incident and stored as one log row per ${OPS_PER_ROW} ops. Ours: a fresh client opens the room while it is not in memory; ` +
 		'time from creating the socket to the complete document (sync step 2), on the long log as written, on a snapshot with the longest tail ours leaves before it compacts, and after compaction (the snapshot it wrote, in fresh incidents). Others keep nothing: ' +
 		'a second client joins a room a first client filled (warm join); ours is measured that way too. ' +
+		`Then, into such a room held in memory, two storms of ${STORM} light clients at once (they count the sync step 2, they do not decode it): clients holding the whole document (a reconnect after a network blip: the answer is the delete set, 14 KiB) and fresh clients (the answer is the whole document). ` +
 		"Before every timed join the generator empties its own young generation (a scavenge, outside the window), so the client's decode does not pay for the history the generator holds.",
 	quick: '3 incidents per case (full: 5).',
 	async run(target, ctx) {
