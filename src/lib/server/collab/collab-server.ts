@@ -322,12 +322,13 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 
 		const token = readCookie(req.headers.cookie, SESSION_COOKIE);
 		if (!token) return { ok: false, status: 401, message: 'Sign in first' };
+		// A token of the wrong shape is no session (validateSessionToken would say so without a query).
+		if (!parseToken(token)) return { ok: false, status: 401, message: 'Session expired or invalid' };
 		// The room's rule does not depend on who asks: read it while the session is looked up (one round
-		// trip instead of two in a reconnect storm, whose sessions are no longer cached). Only for a
-		// token of the right shape, so garbage cookies cost no more than before. It is applied only to a
-		// valid session's user; a failure is handled where it is awaited.
-		const policyRead = parseToken(token) ? cachedPolicy(room) : undefined;
-		policyRead?.catch(() => undefined);
+		// trip instead of two in a reconnect storm, whose sessions are no longer cached). It is applied
+		// only to a valid session's user; a failure is handled where it is awaited.
+		const policyRead = cachedPolicy(room);
+		policyRead.catch(() => undefined);
 		const valid = await shared(inFlightSessions, token, () => validateSessionToken(ctx, token));
 		if (!valid) return { ok: false, status: 401, message: 'Session expired or invalid' };
 		const userId = valid.user.id;
@@ -338,7 +339,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		}
 		let policy: RoomPolicy;
 		try {
-			policy = await (policyRead ?? cachedPolicy(room));
+			policy = await policyRead;
 		} catch (error) {
 			unreserve(userId);
 			throw error;

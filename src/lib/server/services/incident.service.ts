@@ -804,14 +804,18 @@ function newRoomFactsLoader(ctx: AppContext) {
 	});
 }
 
+function roomFactsLoader(ctx: AppContext): ReturnType<typeof newRoomFactsLoader> {
+	let loader = roomFactsLoaders.get(ctx);
+	if (!loader) roomFactsLoaders.set(ctx, (loader = newRoomFactsLoader(ctx)));
+	return loader;
+}
+
 /**
  * The collab socket's access resolver (collab/access.ts): the incident's restricted flag and active
  * members, read once, as the rule `roomAccess` applies, for whichever user a session brings.
  */
 export async function roomPolicy(ctx: AppContext, incidentId: string): Promise<RoomPolicy> {
-	let loader = roomFactsLoaders.get(ctx);
-	if (!loader) roomFactsLoaders.set(ctx, (loader = newRoomFactsLoader(ctx)));
-	const room = await loader.load(incidentId);
+	const room = await roomFactsLoader(ctx).load(incidentId);
 	if (!room) return NOBODY;
 	return (user) =>
 		decideRoomAccess({
