@@ -124,6 +124,17 @@ async function storms(target: RunningTarget, ctx: ScenarioContext, room: string,
 	return points;
 }
 
+/** Stores `updates` as the room's log rows, one per update, in statements of INSERT_CHUNK rows. */
+async function appendRows(db: Kysely<Database>, room: string, updates: Uint8Array[]): Promise<void> {
+	const collabRepo = await import('../../../src/lib/server/repositories/collab.repository');
+	for (let i = 0; i < updates.length; i += INSERT_CHUNK) {
+		await collabRepo.append(
+			db,
+			updates.slice(i, i + INSERT_CHUNK).map((update) => ({ doc: room, update, nodeId: 'bench-seed' }))
+		);
+	}
+}
+
 async function rowsOf(db: Kysely<Database>, room: string): Promise<number> {
 	const r = await db
 		.selectFrom('collab_updates')
@@ -148,10 +159,7 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 	try {
 		const rooms = await target.rooms(loads);
 		for (const room of rooms) {
-			for (let i = 0; i < h.updates.length; i += INSERT_CHUNK) {
-				const chunk = h.updates.slice(i, i + INSERT_CHUNK).map((update) => ({ doc: room, update, nodeId: 'bench-seed' }));
-				await collabRepo.append(handle.db, chunk);
-			}
+			await appendRows(handle.db, room, h.updates);
 		}
 		const coldLog: number[] = [];
 		const compactWaits: number[] = [];
@@ -202,13 +210,7 @@ async function coldOurs(target: RunningTarget, ctx: ScenarioContext, h: History,
 		const tailed = await target.rooms(loads);
 		for (const room of tailed) {
 			await collabRepo.upsertSnapshot(handle.db, { doc: room, state: head, uptoId: '0', at: new Date() });
-			for (let i = h.updates.length - tail; i < h.updates.length; i += INSERT_CHUNK) {
-				const end = Math.min(i + INSERT_CHUNK, h.updates.length);
-				await collabRepo.append(
-					handle.db,
-					h.updates.slice(i, end).map((update) => ({ doc: room, update, nodeId: 'bench-seed' }))
-				);
-			}
+			await appendRows(handle.db, room, h.updates.slice(h.updates.length - tail));
 		}
 		const coldTail: number[] = [];
 		for (const [i, room] of tailed.entries()) {
