@@ -11,6 +11,7 @@ import { invalidateSession } from '../../src/lib/server/auth/sessions';
 import type { AppContext } from '../../src/lib/server/context';
 import { createTestContext, dbLabel, makeUser, onPostgres, type TestContext } from '../helpers/context';
 import { MESSAGE_ACK, encodeUpdate } from '../../src/lib/server/collab/protocol';
+import type { RoomPeer } from '../../src/lib/server/collab/room-manager';
 import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import {
 	closed,
@@ -54,6 +55,9 @@ function client(h: Harness, opts: Parameters<typeof connectProvider>[1]): Client
 	cleanups.push(() => c.destroy());
 	return c;
 }
+
+/** A peer for calling the room manager directly: it takes acks and messages and does nothing with them. */
+const SILENT_PEER: RoomPeer = { label: 'test peer', ack() {}, send() {} };
 
 function entry(doc: Y.Doc, text: string, at = '2026-11-23T08:00:00Z') {
 	return createEntry(doc, { id: randomUUID(), at, recordedAt: at, kind: 'note', text, author: 'u', authorName: 'U' });
@@ -642,7 +646,6 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const room = randomUUID();
 		await h.server.port.transact(room, (d) => entry(d, 'declared', '2026-11-23T08:00:00Z'));
 		const r = await h.server.rooms.acquire(room);
-		const peer = { ack() {}, send() {} } as unknown as Parameters<typeof h.server.rooms.applyClientUpdate>[1];
 		try {
 			const empty = new Uint8Array([0]);
 			const fresh = (sv: Uint8Array) => Y.encodeStateAsUpdate(r.doc, sv);
@@ -669,7 +672,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			entry(gap, 'step 2 (depends on step 1)', '2026-11-23T08:07:00Z');
 			const dependent = Y.encodeStateAsUpdate(gap, sent);
 			const before = r.missingFor(empty);
-			h.server.rooms.applyClientUpdate(r, peer, dependent);
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, dependent);
 			expect(r.doc.store.pendingStructs).not.toBeNull();
 			const withPending = r.missingFor(empty);
 			expect(withPending).not.toBe(before);
@@ -726,7 +729,6 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const h = await harness({ compactAfterRows: 1000, compactAfterBytes: 8 * 1024, flushIntervalMs: 5 });
 		const room = randomUUID();
 		const r = await h.server.rooms.acquire(room);
-		const peer = { ack() {}, send() {} } as unknown as Parameters<typeof h.server.rooms.applyClientUpdate>[1];
 		try {
 			for (let i = 0; i < 4; i++) {
 				// Each depends on an entry the server never receives: 4 × 4 KiB waiting, stored in the log.
@@ -734,7 +736,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 				entry(gap, `never sent ${i}`, '2026-11-23T08:00:00Z');
 				const sent = Y.encodeStateVector(gap);
 				notesOf(gap).insert(notesOf(gap).length, `orphan ${i} `.padEnd(4096, '~'));
-				h.server.rooms.applyClientUpdate(r, peer, Y.encodeStateAsUpdate(gap, sent));
+				h.server.rooms.applyClientUpdate(r, SILENT_PEER, Y.encodeStateAsUpdate(gap, sent));
 			}
 			await h.server.rooms.flushNow();
 			const stored = await ctx.db.selectFrom('collab_updates').select('update').where('doc', '=', room).execute();
