@@ -59,6 +59,20 @@ function client(h: Harness, opts: Parameters<typeof connectProvider>[1]): Client
 /** A peer for calling the room manager directly: it takes acks and messages and does nothing with them. */
 const SILENT_PEER: RoomPeer = { label: 'test peer', ack() {}, send() {} };
 
+/** The state vector in our sync step 1 message. */
+function step1Payload(message: Uint8Array): Uint8Array {
+	const d = decoding.createDecoder(message);
+	expect([decoding.readVarUint(d), decoding.readVarUint(d)]).toEqual([0, 0]);
+	return decoding.readVarUint8Array(d);
+}
+
+/** The update in a sync step 2 message. */
+function step2Payload(message: Uint8Array): Uint8Array {
+	const d = decoding.createDecoder(message);
+	expect([decoding.readVarUint(d), decoding.readVarUint(d)]).toEqual([0, 1]);
+	return decoding.readVarUint8Array(d);
+}
+
 function entry(doc: Y.Doc, text: string, at = '2026-11-23T08:00:00Z') {
 	return createEntry(doc, { id: randomUUID(), at, recordedAt: at, kind: 'note', text, author: 'u', authorName: 'U' });
 }
@@ -649,18 +663,23 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		try {
 			const empty = new Uint8Array([0]);
 			const fresh = (sv: Uint8Array) => Y.encodeStateAsUpdate(r.doc, sv);
-			const first = r.missingFor(empty);
-			expect(r.missingFor(empty)).toBe(first); // shared, not encoded again
+			const first = r.syncStep2For(empty);
+			expect(r.syncStep2For(empty)).toBe(first); // shared, not encoded again
 			const sv = Y.encodeStateVector(r.doc);
-			expect(Buffer.from(r.missingFor(sv))).toEqual(Buffer.from(fresh(sv)));
+			expect(Buffer.from(step2Payload(r.syncStep2For(sv)))).toEqual(Buffer.from(fresh(sv)));
+			const ours = r.syncStep1();
+			expect(r.syncStep1()).toBe(ours);
+			expect(Buffer.from(step1Payload(ours))).toEqual(Buffer.from(sv));
 
-			// A service writes: the next peer with an empty state vector gets the new entry too.
+			// A service writes: the next peer with an empty state vector gets the new entry too, and our
+			// state vector moves on.
 			await h.server.port.transact(room, (d) => entry(d, 'mitigated', '2026-11-23T08:05:00Z'));
-			const after = r.missingFor(empty);
+			const after = r.syncStep2For(empty);
 			expect(after).not.toBe(first);
 			const seen = new Y.Doc();
-			Y.applyUpdate(seen, after);
+			Y.applyUpdate(seen, step2Payload(after));
 			expect(listEntries(seen).map((e) => e.text)).toEqual(['declared', 'mitigated']);
+			expect(Buffer.from(step1Payload(r.syncStep1()))).toEqual(Buffer.from(Y.encodeStateVector(r.doc)));
 
 			// A client's update that waits for its dependencies is part of every answer from then on.
 			const other = new Y.Doc();
@@ -671,12 +690,81 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const sent = Y.encodeStateVector(gap);
 			entry(gap, 'step 2 (depends on step 1)', '2026-11-23T08:07:00Z');
 			const dependent = Y.encodeStateAsUpdate(gap, sent);
-			const before = r.missingFor(empty);
+			const before = r.syncStep2For(empty);
 			h.server.rooms.applyClientUpdate(r, SILENT_PEER, dependent);
 			expect(r.doc.store.pendingStructs).not.toBeNull();
-			const withPending = r.missingFor(empty);
+			const withPending = r.syncStep2For(empty);
 			expect(withPending).not.toBe(before);
-			expect(Buffer.from(withPending)).toEqual(Buffer.from(fresh(empty)));
+			expect(Buffer.from(step2Payload(withPending))).toEqual(Buffer.from(fresh(empty)));
+		} finally {
+			h.server.rooms.release(r);
+		}
+	});
+
+	it('answers and ignores the repeated delete sets of a reconnect storm without waking a sleeping room', async () => {
+		const h = await harness({ flushIntervalMs: 5 });
+		const room = randomUUID();
+		await h.server.port.transact(room, (d) => {
+			for (let i = 0; i < 5; i++) entry(d, `entry ${i}`, `2026-11-23T08:0${i}:00Z`);
+		});
+		await h.server.port.transact(room, (d) => notesOf(d).insert(0, 'what we know so far, typed and retyped'));
+		await h.server.port.transact(room, (d) => notesOf(d).delete(0, 5));
+		const r = await h.server.rooms.acquire(room);
+		try {
+			// A client that holds everything (it was here before the blip).
+			const held = new Y.Doc();
+			Y.applyUpdate(held, Y.encodeStateAsUpdate(r.doc));
+			const sv = Y.encodeStateVector(held);
+			const itsStep2 = Y.encodeStateAsUpdate(held, Y.encodeStateVector(r.doc)); // no structs, its delete set
+			expect(itsStep2.byteLength).toBeGreaterThan(2);
+
+			// Decoded once, the client's delete set changes nothing, and the same bytes are known from then on.
+			const version = r.version;
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, itsStep2);
+			expect(r.version).toBe(version);
+			expect(r.changesNothing(itsStep2)).toBe(true);
+			r.forgetNoops();
+
+			await h.server.rooms.flushNow();
+			h.server.rooms.hibernateIdle(Date.now() + 60_000);
+			expect(r.hibernating).toBe(true);
+			// Asleep, the room answers from its stored bytes: a diff for a peer that holds something …
+			const answer = step2Payload(r.syncStep2For(sv));
+			expect(r.hibernating).toBe(true);
+			const check = new Y.Doc();
+			Y.applyUpdate(check, Y.encodeStateAsUpdate(held));
+			Y.applyUpdate(check, answer);
+			expect(notesOf(check).toString()).toBe('what we know so far, typed and retyped'.slice(5));
+			expect(Y.decodeUpdate(answer).structs).toHaveLength(0);
+			// … and that answer to a peer in step with it is the very delete set such a peer sends back,
+			// which is then not decoded: the room stays asleep through the whole reconnect.
+			expect(Buffer.from(answer)).toEqual(Buffer.from(itsStep2));
+			expect(r.changesNothing(itsStep2)).toBe(true);
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, itsStep2.slice());
+			expect(r.hibernating).toBe(true);
+
+			// An update that changes something is never taken for one that did not.
+			const later = new Y.Doc();
+			Y.applyUpdate(later, Y.encodeStateAsUpdate(held));
+			notesOf(later).delete(0, 3);
+			const deletion = Y.encodeStateAsUpdate(later, Y.encodeStateVector(held));
+			expect(r.changesNothing(deletion)).toBe(false);
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, deletion);
+			expect(notesOf(r.doc).toString()).toBe(notesOf(later).toString());
+			expect(r.changesNothing(deletion)).toBe(false);
+			// One that leaves something waiting for its dependencies is not remembered either.
+			const gap = new Y.Doc();
+			Y.applyUpdate(gap, Y.encodeStateAsUpdate(later));
+			entry(gap, 'never sent', '2026-11-23T09:00:00Z');
+			const sent = Y.encodeStateVector(gap);
+			entry(gap, 'depends on it', '2026-11-23T09:01:00Z');
+			const dependent = Y.encodeStateAsUpdate(gap, sent);
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, dependent);
+			expect(r.doc.store.pendingStructs).not.toBeNull();
+			expect(r.changesNothing(dependent)).toBe(false);
+			// Dropping what waits (a flooder's updates) forgets what was known to change nothing.
+			h.server.rooms.clearPending(r);
+			expect(r.changesNothing(itsStep2)).toBe(false);
 		} finally {
 			h.server.rooms.release(r);
 		}

@@ -24,8 +24,6 @@ import {
 	encodeAck,
 	encodeAwareness,
 	encodeAwarenessUpdate,
-	encodeSyncStep1,
-	encodeSyncStep2,
 	FrameError,
 	type AwarenessEntry
 } from './protocol';
@@ -402,7 +400,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				conn.room = room;
 				rooms.join(room, conn);
 				// Our half of the handshake: our state vector (the client answers with what we lack) …
-				conn.send(encodeSyncStep1(room.stateVector()));
+				conn.send(room.syncStep1());
 				// … and who is here.
 				const states = [...room.awareness.getStates().keys()];
 				if (states.length > 0) conn.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, states)));
@@ -419,7 +417,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			const message = decodeClientMessage(bytes);
 			switch (message.type) {
 				case 'sync-step-1':
-					conn.send(encodeSyncStep2(room.missingFor(message.stateVector)));
+					conn.send(room.syncStep2For(message.stateVector));
 					return;
 				case 'sync-step-2':
 				case 'update': {
@@ -428,7 +426,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 						log.debug('collab: dropped a write from a read-only connection', { conn: conn.label, kind: message.type });
 						return;
 					}
-					assertValidUpdate(message.update);
+					// Bytes that changed nothing before were whole then (the delete set every reconnecting client sends).
+					if (!room.changesNothing(message.update)) assertValidUpdate(message.update);
 					conn.received++;
 					const { pendingBytes } = rooms.applyClientUpdate(room, conn, message.update);
 					if (pendingBytes > opts.maxPendingBytes) {

@@ -18,6 +18,7 @@ import { log } from '../log';
 import * as collabRepo from '../repositories/collab.repository';
 import { isRoomName } from './access';
 import { RoomBroadcaster } from './broadcast';
+import { encodeSyncStep1, encodeSyncStep2 } from './protocol';
 import { PgListener } from './pg-listener';
 
 export const NOTIFY_CHANNEL = 'warroom_collab';
@@ -30,6 +31,9 @@ const LOAD_ORIGIN = 'load';
 const FLUSH_RETRY_MAX_MS = 2_000;
 /** Distinct sync step 1 answers a room keeps between two changes of its document. */
 const MAX_SHARED_ANSWERS = 4;
+/** Updates that changed nothing a room remembers (`Room.changesNothing`), and their bytes at most. */
+const MAX_NOOPS = 4;
+const MAX_NOOP_BYTES = 1024 * 1024;
 /** Rows folded per compaction at most (the id list goes into one DELETE). */
 const COMPACT_MAX_ROWS = 20_000;
 
@@ -93,7 +97,12 @@ function emptyBatch(): Batch {
 export class Room {
 	/** The document while it is live; undefined while the room hibernates (see `doc`). */
 	private live: Y.Doc | undefined = new Y.Doc();
-	/** While hibernating: the document's complete state (pending structs included). */
+	/**
+	 * While hibernating: the document's complete state (pending structs included), kept as the sync
+	 * step 2 message that carries it (`frozen` is a view of its payload), so a fresh peer is answered
+	 * with these very bytes, never a copy per peer.
+	 */
+	private frozenMessage: Uint8Array | undefined;
 	private frozen: Uint8Array | undefined;
 	/** The frozen state's state vector, read from it once when first asked. */
 	private frozenVector: Uint8Array | undefined;
@@ -123,8 +132,17 @@ export class Room {
 	/** The compaction of this room's log in progress (one at a time per room in this process). */
 	compacting: Promise<void> | undefined;
 	destroyed = false;
-	/** Answers to sync step 1 by state vector, shared until the document changes (`missingFor`). */
+	/**
+	 * Sync step 2 messages by the state vector they answer, and our own sync step 1, shared by every
+	 * peer until the document changes (`syncStep2For`, `syncStep1`).
+	 */
 	private answers: Map<string, Uint8Array> | undefined;
+	private step1: Uint8Array | undefined;
+	private vector: Uint8Array | undefined;
+	/** Counts `changed()` calls: an update after which it did not move changed nothing. */
+	version = 0;
+	/** Updates peers sent that changed nothing, byte for byte (`changesNothing`). */
+	private noops: Uint8Array[] = [];
 
 	constructor(readonly name: string) {
 		// The server is not a participant: without this it would appear in everyone's presence list.
@@ -147,8 +165,7 @@ export class Room {
 		if (this.destroyed) return new Y.Doc();
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, this.frozen ?? EMPTY_UPDATE, LOAD_ORIGIN);
-		this.frozen = undefined;
-		this.frozenVector = undefined;
+		this.freeze(undefined);
 		this.live = doc;
 		this.onThaw?.(doc);
 		return doc;
@@ -166,48 +183,65 @@ export class Room {
 	hibernate(): void {
 		const doc = this.live;
 		if (!doc) return;
-		this.answers = undefined;
-		this.frozen = Y.encodeStateAsUpdate(doc);
-		this.frozenVector = undefined;
+		this.changed();
+		this.freeze(Y.encodeStateAsUpdate(doc));
 		this.live = undefined;
 		doc.destroy();
+	}
+
+	private freeze(state: Uint8Array | undefined): void {
+		this.frozenMessage = state && encodeSyncStep2(state);
+		this.frozen = this.frozenMessage?.subarray(this.frozenMessage.byteLength - state!.byteLength);
+		this.frozenVector = undefined;
 	}
 
 	/**
 	 * Starts the room asleep on a stored state (a cold load that found a snapshot and no log after it):
 	 * nothing is decoded until the document is first used, and the sync handshake of the clients that
-	 * open it is answered from these bytes (`stateVector`, `missingFor`).
+	 * open it is answered from these bytes (`syncStep1`, `syncStep2For`).
 	 */
 	restOn(state: Uint8Array): void {
-		this.answers = undefined;
+		this.changed();
 		this.live?.destroy();
 		this.live = undefined;
-		this.frozen = state;
-		this.frozenVector = undefined;
+		this.freeze(state);
 	}
 
 	/** The document's state vector; while the room hibernates, read from its encoded state without waking it. */
-	stateVector(): Uint8Array {
-		if (this.live || !this.frozen) return Y.encodeStateVector(this.doc);
+	private stateVector(): Uint8Array {
+		if (this.live || !this.frozen) return (this.vector ??= Y.encodeStateVector(this.doc));
 		return (this.frozenVector ??= Y.encodeStateVectorFromUpdate(this.frozen));
 	}
 
+	/** Our sync step 1 (our state vector), shared by every peer until the document changes. */
+	syncStep1(): Uint8Array {
+		return (this.step1 ??= encodeSyncStep1(this.stateVector()));
+	}
+
 	/**
-	 * What a peer with this state vector lacks (the answer to its sync step 1). A peer that has nothing
-	 * (an empty state vector is one zero byte) gets a hibernating room's encoded state as it is, without
-	 * waking it; a peer that has something wakes the room (one decode, then every such answer is cheap).
+	 * The sync step 2 message for a peer with this state vector: what it lacks. A sleeping room answers
+	 * from its encoded state without waking: a peer that has nothing (an empty state vector is one zero
+	 * byte) gets the stored message as it is, a peer that has something a diff of those bytes
+	 * (`Y.diffUpdate`, about half the cost of decoding the document and encoding the answer, and the
+	 * room stays asleep).
 	 */
-	missingFor(stateVector: Uint8Array): Uint8Array {
-		if (!this.live && this.frozen && stateVector.length === 1 && stateVector[0] === 0) return this.frozen;
-		const doc = this.doc;
+	syncStep2For(stateVector: Uint8Array): Uint8Array {
+		const frozen = this.live ? undefined : this.frozen;
+		if (frozen && stateVector.length === 1 && stateVector[0] === 0) return this.frozenMessage!;
 		// Peers that join or reconnect together mostly send the same state vector (nothing, or all of it):
-		// they share one answer until the document changes. For a long incident that is one encoding of
-		// its delete set (and of its content, for a fresh peer) instead of one per peer (bench/collab
-		// cold-load, "reconnect storm").
+		// they share one message until the document changes. For a long incident that is one encoding of
+		// its delete set (and of its content, for a fresh peer) instead of one per peer, and one buffer
+		// every socket sends (bench/collab cold-load, the storms).
 		const key = Buffer.from(stateVector.buffer, stateVector.byteOffset, stateVector.byteLength).toString('latin1');
 		const cached = this.answers?.get(key);
 		if (cached) return cached;
-		const answer = Y.encodeStateAsUpdate(doc, stateVector);
+		const missing = frozen ? Y.diffUpdate(frozen, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector);
+		// A peer that holds all we hold lacks only our delete set (every answer carries all of it), and
+		// tells us its own, byte for byte the same when it is in step with us: the document's own delete
+		// set changes nothing in it, so that answer need not be decoded when it comes back. (Pending
+		// structs would be in the answer too: then it is not taken for one.)
+		if (sameBytes(stateVector, this.stateVector()) && (frozen || pendingBytes(this.doc) === 0)) this.changedNothing(missing);
+		const answer = encodeSyncStep2(missing);
 		this.answers ??= new Map();
 		if (this.answers.size < MAX_SHARED_ANSWERS) this.answers.set(key, answer);
 		return answer;
@@ -215,15 +249,40 @@ export class Room {
 
 	/** The document or what waits to be integrated in it changed: answers given so far are stale. */
 	changed(): void {
+		this.version++;
 		this.answers = undefined;
+		this.step1 = undefined;
+		this.vector = undefined;
+	}
+
+	/**
+	 * Whether these bytes are an update a peer sent before that changed nothing. A document only grows,
+	 * so what it already held it still holds: the same bytes again change nothing either, and need not
+	 * be decoded (or wake a sleeping room). Reconnecting clients that hold the same document all answer
+	 * our sync step 1 with the same bytes (their delete set; bench/collab cold-load, "reconnect storm").
+	 */
+	changesNothing(update: Uint8Array): boolean {
+		return this.noops.some((known) => sameBytes(known, update));
+	}
+
+	/** Remembers an update that changed nothing and left nothing pending (`changesNothing`). */
+	changedNothing(update: Uint8Array): void {
+		if (update.byteLength > MAX_NOOP_BYTES / MAX_NOOPS || this.changesNothing(update)) return;
+		if (this.noops.length >= MAX_NOOPS) this.noops.shift();
+		this.noops.push(update);
+	}
+
+	/** What waited for its dependencies was dropped: an update that added nothing to it may now add something. */
+	forgetNoops(): void {
+		this.noops = [];
 	}
 
 	destroyDoc(): void {
-		this.answers = undefined;
+		this.changed();
+		this.forgetNoops();
 		this.live?.destroy();
 		this.live = undefined;
-		this.frozen = undefined;
-		this.frozenVector = undefined;
+		this.freeze(undefined);
 	}
 }
 
@@ -369,13 +428,17 @@ export class RoomManager {
 	 */
 	applyClientUpdate(room: Room, peer: RoomPeer, update: Uint8Array): { pendingBytes: number } {
 		// An empty update (no structs, no deletions: what a fresh client answers the server's sync step 1
-		// with) changes nothing, so it does not wake a hibernating room; a hibernating room has nothing pending.
-		if (isEmptyUpdate(update)) return { pendingBytes: room.hibernating ? 0 : pendingBytes(room.doc) };
+		// with) changes nothing, nor do the bytes of an earlier update that changed nothing (a reconnecting
+		// client's delete set), so they do not wake a hibernating room; a hibernating room has nothing pending.
+		if (isEmptyUpdate(update) || room.changesNothing(update)) return { pendingBytes: room.hibernating ? 0 : pendingBytes(room.doc) };
 		const before = pendingBytes(room.doc);
+		const version = room.version;
 		Y.applyUpdate(room.doc, update, peer);
 		const after = pendingBytes(room.doc);
 		// What waits for its dependencies is part of every answer (encodeStateAsUpdate includes it).
 		if (after !== before) room.changed();
+		// Nothing integrated (no 'update' event, so no `changed()`) and nothing left waiting: all of it was here.
+		if (room.version === version && after === 0) room.changedNothing(update);
 		if (after > 0 && after !== before) {
 			room.batch.updates.push(update);
 			this.markDirty(room);
@@ -386,6 +449,7 @@ export class RoomManager {
 	/** Drops updates that cannot be integrated (a client that floods them is closed by the caller). */
 	clearPending(room: Room): void {
 		room.changed();
+		room.forgetNoops();
 		room.doc.store.pendingStructs = null;
 		room.doc.store.pendingDs = null;
 	}
@@ -778,6 +842,10 @@ export class RoomManager {
 
 /** The empty update in the V1 encoding: zero structs, an empty delete set. */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+	return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}
 
 function isEmptyUpdate(update: Uint8Array): boolean {
 	return update.length === EMPTY_UPDATE.length && update[0] === 0 && update[1] === 0;
