@@ -1,7 +1,7 @@
 /**
  * The load generator's client: a raw `ws` socket speaking y-protocols frames, with no Y.Doc. It counts
  * as synced when the server's sync step 2 arrives, answers the server's sync step 1 with an empty step 2
- * (it holds nothing the server lacks), and hands every marker found in an incoming update or awareness
+ * (it holds nothing the server lacks) or the step 2 it was given, and hands every marker found in an incoming update or awareness
  * frame to `onMarker` — a byte search, no decoding.
  */
 import WebSocket from 'ws';
@@ -18,6 +18,12 @@ export interface LoadClientOptions {
 	index: number;
 	/** The state vector its sync step 1 carries (default: empty, a client that holds nothing). */
 	stateVector?: Uint8Array;
+	/**
+	 * The update its sync step 2 carries, the answer to the server's sync step 1 (default: empty). A
+	 * real client sends what the server lacks and always its whole delete set, so one that holds the
+	 * server's document answers with that delete set.
+	 */
+	step2?: Uint8Array;
 	onMarker?(kind: MarkerKind, sentAtMs: number, sender: number, receivedAtMs: number): void;
 }
 
@@ -61,7 +67,7 @@ export class LoadClient {
 						}
 					} else if (sub === SYNC_STEP_1 && !this.answeredStep1) {
 						this.answeredStep1 = true;
-						this.send(this.framing.emptyStep2());
+						this.send(this.opts.step2 ? this.framing.sync(SYNC_STEP_2, this.opts.step2) : this.framing.emptyStep2());
 					}
 				} else if (type === MESSAGE_AWARENESS && this.opts.onMarker) this.scan('awareness', data, p);
 			});

@@ -99,18 +99,26 @@ const STORM = 100;
 /**
  * STORM clients open the room at once with the same state vector (light clients: they count the sync
  * step 2, they do not decode it): all of the document (reconnecting after a network blip) or nothing
- * (fresh tabs). Returns the points of both storms.
+ * (fresh tabs). Each answers the server's sync step 1 as a real client would: a reconnecting one with
+ * its delete set (y-protocols' step 2 always carries the whole delete set, 14 KiB here), a fresh one
+ * with an empty update. Returns the points of both storms.
  */
 async function storms(target: RunningTarget, ctx: ScenarioContext, room: string, h: History, rowLabel: string): Promise<Point[]> {
 	const points: Point[] = [];
 	const full = Y.encodeStateVectorFromUpdate(h.state);
-	for (const [what, stateVector] of [
-		[`reconnect storm: ${STORM} clients holding the document`, full],
-		[`join storm: ${STORM} fresh clients`, new Uint8Array([0])]
+	// What a client holding the document answers a server holding it: what the server lacks (nothing)
+	// and its whole delete set, encoded as a real client does.
+	const held = new Y.Doc();
+	Y.applyUpdate(held, h.state);
+	const deleteSet = Y.encodeStateAsUpdate(held, full);
+	held.destroy();
+	for (const [what, stateVector, step2] of [
+		[`reconnect storm: ${STORM} clients holding the document`, full, deleteSet],
+		[`join storm: ${STORM} fresh clients`, new Uint8Array([0]), undefined]
 	] as const) {
 		collectGenerator();
 		const t0 = performance.now();
-		const { clients, failed } = await openClients(STORM, (i) => new LoadClient({ target, room, index: i, stateVector }), 30_000);
+		const { clients, failed } = await openClients(STORM, (i) => new LoadClient({ target, room, index: i, stateVector, step2 }), 30_000);
 		const per = clients.filter((c) => Number.isFinite(c.syncedAt)).map((c) => c.syncedAt - c.startedAt);
 		const all = failed.length ? NaN : Math.max(...clients.map((c) => c.syncedAt)) - t0;
 		closeAll(clients);
@@ -305,7 +313,7 @@ export const coldLoad: Scenario = {
 		`replayed into the notes of one incident and stored as one log row per ${OPS_PER_ROW} ops. Ours: a fresh client opens the room while it is not in memory; ` +
 		'time from creating the socket to the complete document (sync step 2), on the long log as written, on a snapshot with the longest tail ours leaves before it compacts, and after compaction (the snapshot it wrote, in fresh incidents). Others keep nothing: ' +
 		'a second client joins a room a first client filled (warm join); ours is measured that way too. ' +
-		`Then, into such a room held in memory, two storms of ${STORM} light clients at once (they count the sync step 2, they do not decode it): clients holding the whole document (a reconnect after a network blip: the answer is the delete set, 14 KiB) and fresh clients (the answer is the whole document). ` +
+		`Then, into such a room held in memory, two storms of ${STORM} light clients at once (they count the sync step 2, they do not decode it): clients holding the whole document (a reconnect after a network blip: each sends its delete set, 14 KiB, as every real client's sync step 2 does, and is answered with the server's) and fresh clients (the answer is the whole document). ` +
 		"Before every timed join the generator empties its own young generation (a scavenge, outside the window), so the client's decode does not pay for the history the generator holds.",
 	quick: '3 incidents per case (full: 5).',
 	async run(target, ctx) {
