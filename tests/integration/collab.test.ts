@@ -770,6 +770,36 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		}
 	});
 
+	it("does not take a stored state's waiting structs for nothing new when it answers from them asleep", async () => {
+		// A snapshot holding a struct that waits for its dependencies (a compaction keeps what waits).
+		const base = new Y.Doc();
+		entry(base, 'declared', '2026-11-23T08:00:00Z');
+		const gap = new Y.Doc();
+		Y.applyUpdate(gap, Y.encodeStateAsUpdate(base));
+		entry(gap, 'never arrived', '2026-11-23T08:01:00Z');
+		const sent = Y.encodeStateVector(gap);
+		entry(gap, 'waits for it', '2026-11-23T08:02:00Z');
+		const stored = new Y.Doc();
+		Y.applyUpdate(stored, Y.encodeStateAsUpdate(base));
+		Y.applyUpdate(stored, Y.encodeStateAsUpdate(gap, sent));
+		expect(stored.store.pendingStructs).not.toBeNull();
+		const room = randomUUID();
+		await collabRepo.upsertSnapshot(ctx.db, { doc: room, state: Y.encodeStateAsUpdate(stored), uptoId: '0', at: new Date() });
+		const h = await harness();
+		const r = await h.server.rooms.acquire(room);
+		try {
+			expect(r.hibernating).toBe(true);
+			// A peer in step with what was integrated: its state vector stops at the gap, like ours.
+			const sv = Y.encodeStateVector(base);
+			const answer = step2Payload(r.syncStep2For(sv));
+			expect(r.hibernating).toBe(true);
+			expect(Y.decodeUpdate(answer).structs.length).toBeGreaterThan(0); // the waiting struct
+			expect(r.changesNothing(answer)).toBe(false);
+		} finally {
+			h.server.rooms.release(r);
+		}
+	});
+
 	it('compacts a long log into a snapshot so loading reads a short log', async () => {
 		const h = await harness({ compactAfterRows: 10, flushIntervalMs: 5 });
 		const room = randomUUID();

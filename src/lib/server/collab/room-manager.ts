@@ -238,9 +238,12 @@ export class Room {
 		const missing = frozen ? Y.diffUpdate(frozen, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector);
 		// A peer that holds all we hold lacks only our delete set (every answer carries all of it), and
 		// tells us its own, byte for byte the same when it is in step with us: the document's own delete
-		// set changes nothing in it, so that answer need not be decoded when it comes back. (Pending
-		// structs would be in the answer too: then it is not taken for one.)
-		if (sameBytes(stateVector, this.stateVector()) && (frozen || pendingBytes(this.doc) === 0)) this.changedNothing(missing);
+		// set changes nothing in it, so that answer need not be decoded when it comes back. Not when
+		// something waits for its dependencies: structs that wait are in every answer (a state vector
+		// stops at their gap), and so would be taken for nothing new.
+		if (sameBytes(stateVector, this.stateVector()) && (frozen ? Y.parseUpdateMeta(missing).to.size === 0 : pendingBytes(this.doc) === 0)) {
+			this.changedNothing(missing);
+		}
 		const answer = encodeSyncStep2(missing);
 		this.answers ??= new Map();
 		if (this.answers.size < MAX_SHARED_ANSWERS) this.answers.set(key, answer);
