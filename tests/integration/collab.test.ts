@@ -59,6 +59,19 @@ function client(h: Harness, opts: Parameters<typeof connectProvider>[1]): Client
 /** A peer for calling the room manager directly: it takes acks and messages and does nothing with them. */
 const SILENT_PEER: RoomPeer = { label: 'test peer', ack() {}, send() {} };
 
+/** An awareness message setting one client id's state (any id: the server decides whose it is). */
+function encodeAwarenessMessage(clientId: number, clock: number, state: Record<string, unknown>): Uint8Array {
+	const update = encoding.createEncoder();
+	encoding.writeVarUint(update, 1);
+	encoding.writeVarUint(update, clientId);
+	encoding.writeVarUint(update, clock);
+	encoding.writeVarString(update, JSON.stringify(state));
+	const e = encoding.createEncoder();
+	encoding.writeVarUint(e, 1); // awareness
+	encoding.writeVarUint8Array(e, encoding.toUint8Array(update));
+	return encoding.toUint8Array(e);
+}
+
 /** The state vector in our sync step 1 message. */
 function step1Payload(message: Uint8Array): Uint8Array {
 	const d = decoding.createDecoder(message);
@@ -653,6 +666,35 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const seen = a.provider.awareness.getStates().get(m.doc.clientID) as { user: { id: string; name: string }; typing: boolean };
 		expect(seen.user).toEqual({ id: mallory.id, name: 'Mallory' });
 		expect(seen.typing).toBe(true);
+	});
+
+	it('frees a presence id when its socket closes: a tab that reconnects speaks for its id again, nobody else can meanwhile', async () => {
+		const h = await harness();
+		const room = randomUUID();
+		const alice = await user('responder', 'Alice');
+		const bob = await user('responder', 'Bob');
+		const a = client(h, { room, cookie: alice.cookie });
+		const b = client(h, { room, cookie: bob.cookie });
+		await Promise.all([synced(a), synced(b)]);
+		const stateOf = (id: number) => b.provider.awareness.getStates().get(id) as { user: { id: string }; status?: string } | undefined;
+		a.provider.awareness.setLocalStateField('status', 'first visit');
+		await waitFor(() => stateOf(a.doc.clientID)?.status === 'first visit', 'bob to see alice');
+
+		// While alice's socket is open, her id is hers: bob cannot speak for it.
+		b.provider.ws!.send(encodeAwarenessMessage(a.doc.clientID, 1_000, { status: 'posed by bob' }));
+		a.provider.awareness.setLocalStateField('status', 'still alice');
+		await waitFor(() => stateOf(a.doc.clientID)?.status === 'still alice', 'bob to see alice again');
+		expect(stateOf(a.doc.clientID)!.user.id).toBe(alice.id);
+
+		// Her tab drops and reconnects with the same Y.Doc (the same client id): it is hers again.
+		a.provider.disconnect();
+		await waitFor(() => h.server.connectionCount() === 1, "the server to close alice's socket");
+		await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), "alice's presence to go");
+		a.provider.connect();
+		await synced(a);
+		a.provider.awareness.setLocalStateField('status', 'back');
+		await waitFor(() => stateOf(a.doc.clientID)?.status === 'back', 'bob to see alice back');
+		expect(stateOf(a.doc.clientID)!.user.id).toBe(alice.id);
 	});
 
 	it('shares a sync step 1 answer among peers with one state vector, and never past a change', async () => {

@@ -170,6 +170,12 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	const rooms = new RoomManager(ctx, opts);
 	const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false });
 	const connections = new Set<Connection>();
+	/**
+	 * Which open connection speaks for each awareness id, per room (`applyAwareness`): looked up per
+	 * entry instead of gathered from every peer per message, which made a presence storm quadratic in
+	 * the room's size. An id is freed when its connection closes (a tab that reconnects keeps its id).
+	 */
+	const awarenessOwners = new WeakMap<Room, Map<number, Connection>>();
 	const perUser = new Map<string, number>();
 	let closing: Promise<void> | undefined;
 
@@ -387,6 +393,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			connections.delete(conn);
 			unreserve(conn.user.id);
 			if (conn.room) {
+				const owners = awarenessOwners.get(conn.room);
+				for (const id of conn.awarenessIds) if (owners?.get(id) === conn) owners.delete(id);
 				rooms.leave(conn.room, conn, conn.awarenessIds);
 				rooms.release(conn.room);
 			}
@@ -462,8 +470,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	 * whatever it says, `user` is the authenticated user: nobody can pose as someone else.
 	 */
 	function applyAwareness(conn: Connection, room: Room, entries: AwarenessEntry[]): void {
-		const owners = new Map<number, Connection>();
-		for (const peer of room.peers) if (peer instanceof Connection) for (const id of peer.awarenessIds) owners.set(id, peer);
+		let owners = awarenessOwners.get(room);
+		if (!owners) awarenessOwners.set(room, (owners = new Map()));
 		const accepted: AwarenessEntry[] = [];
 		for (const entry of entries) {
 			const owner = owners.get(entry.clientId);
@@ -472,6 +480,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				if (entry.state === null) continue; // removing someone else's (or nobody's) state
 				if (conn.awarenessIds.size >= opts.maxAwarenessIdsPerConnection) continue;
 				conn.awarenessIds.add(entry.clientId);
+				owners.set(entry.clientId, conn);
 			}
 			const state = entry.state === null ? null : { ...entry.state, user: { id: conn.user.id, name: conn.user.name } };
 			accepted.push({ clientId: entry.clientId, clock: entry.clock, state });
