@@ -18,7 +18,6 @@ import { log } from '../log';
 import * as usersRepo from '../repositories/users.repository';
 import { getAccessResolver, isRoomName, type AccessResolver, type RoomAccess, type RoomPolicy } from './access';
 import {
-	assertValidUpdate,
 	decodeAwarenessUpdate,
 	decodeClientMessage,
 	encodeAck,
@@ -434,9 +433,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 						log.debug('collab: dropped a write from a read-only connection', { conn: conn.label, kind: message.type });
 						return;
 					}
-					// Bytes that changed nothing before were whole then (the delete set every reconnecting client sends).
-					if (!room.changesNothing(message.update)) assertValidUpdate(message.update);
 					conn.received++;
+					// Throws a FrameError (closing with 1007) for an update that does not parse.
 					const { pendingBytes } = rooms.applyClientUpdate(room, conn, message.update);
 					if (pendingBytes > opts.maxPendingBytes) {
 						log.warn('collab: too many pending (not yet applicable) update bytes; closing', { conn: conn.label, pendingBytes });

@@ -18,7 +18,7 @@ import { log } from '../log';
 import * as collabRepo from '../repositories/collab.repository';
 import { isRoomName } from './access';
 import { RoomBroadcaster } from './broadcast';
-import { encodeSyncStep1, encodeSyncStep2 } from './protocol';
+import { assertValidUpdate, encodeSyncStep1, encodeSyncStep2 } from './protocol';
 import { PgListener } from './pg-listener';
 
 export const NOTIFY_CHANNEL = 'warroom_collab';
@@ -29,7 +29,7 @@ const LOAD_ORIGIN = 'load';
 
 /** At most this long between two tries of a failed commit: saving resumes within ~2 s of the database's return. */
 const FLUSH_RETRY_MAX_MS = 2_000;
-/** Distinct sync step 1 answers a room keeps between two changes of its document. */
+/** Distinct sync step 2 messages (answers to sync step 1) a room keeps between two changes of its document. */
 const MAX_SHARED_ANSWERS = 4;
 /** Updates that changed nothing a room remembers (`Room.changesNothing`), and their bytes at most. */
 const MAX_NOOPS = 4;
@@ -104,8 +104,6 @@ export class Room {
 	 */
 	private frozenMessage: Uint8Array | undefined;
 	private frozen: Uint8Array | undefined;
-	/** The frozen state's state vector, read from it once when first asked. */
-	private frozenVector: Uint8Array | undefined;
 	/** Called with every document rebuilt from the frozen state (the manager attaches its listener). */
 	onThaw: ((doc: Y.Doc) => void) | undefined;
 	/** When the document was last used (Date.now()). */
@@ -138,6 +136,7 @@ export class Room {
 	 */
 	private answers: Map<string, Uint8Array> | undefined;
 	private step1: Uint8Array | undefined;
+	/** Our state vector, read once per change (from the encoded state while asleep: waking keeps it). */
 	private vector: Uint8Array | undefined;
 	/** Counts `changed()` calls: an update after which it did not move changed nothing. */
 	version = 0;
@@ -192,7 +191,6 @@ export class Room {
 	private freeze(state: Uint8Array | undefined): void {
 		this.frozenMessage = state && encodeSyncStep2(state);
 		this.frozen = this.frozenMessage?.subarray(this.frozenMessage.byteLength - state!.byteLength);
-		this.frozenVector = undefined;
 	}
 
 	/**
@@ -209,8 +207,7 @@ export class Room {
 
 	/** The document's state vector; while the room hibernates, read from its encoded state without waking it. */
 	private stateVector(): Uint8Array {
-		if (this.live || !this.frozen) return (this.vector ??= Y.encodeStateVector(this.doc));
-		return (this.frozenVector ??= Y.encodeStateVectorFromUpdate(this.frozen));
+		return (this.vector ??= this.live || !this.frozen ? Y.encodeStateVector(this.doc) : Y.encodeStateVectorFromUpdate(this.frozen));
 	}
 
 	/** Our sync step 1 (our state vector), shared by every peer until the document changes. */
@@ -427,13 +424,15 @@ export class RoomManager {
 	/**
 	 * Applies a client's update. Anything Yjs cannot integrate yet (its dependencies are missing) waits
 	 * in `pendingStructs`/`pendingDs`; we persist the raw update in that case too, so an acknowledged
-	 * update survives a restart even before its dependencies arrive.
+	 * update survives a restart even before its dependencies arrive. Throws a FrameError for an update
+	 * that does not parse, before it touches the document (Yjs would throw half-way through).
 	 */
 	applyClientUpdate(room: Room, peer: RoomPeer, update: Uint8Array): { pendingBytes: number } {
 		// An empty update (no structs, no deletions: what a fresh client answers the server's sync step 1
 		// with) changes nothing, nor do the bytes of an earlier update that changed nothing (a reconnecting
 		// client's delete set), so they do not wake a hibernating room; a hibernating room has nothing pending.
 		if (isEmptyUpdate(update) || room.changesNothing(update)) return { pendingBytes: room.hibernating ? 0 : pendingBytes(room.doc) };
+		assertValidUpdate(update);
 		const before = pendingBytes(room.doc);
 		const version = room.version;
 		Y.applyUpdate(room.doc, update, peer);
