@@ -10,7 +10,15 @@ import { createEntry, listEntries, notesOf } from '../../src/lib/collab/incident
 import { invalidateSession } from '../../src/lib/server/auth/sessions';
 import type { AppContext } from '../../src/lib/server/context';
 import { createTestContext, dbLabel, makeUser, onPostgres, type TestContext } from '../helpers/context';
-import { MESSAGE_ACK, encodeUpdate } from '../../src/lib/server/collab/protocol';
+import {
+	MESSAGE_ACK,
+	MESSAGE_SYNC,
+	SYNC_STEP_1,
+	SYNC_STEP_2,
+	encodeAwareness,
+	encodeAwarenessUpdate,
+	encodeUpdate
+} from '../../src/lib/server/collab/protocol';
 import type { RoomPeer } from '../../src/lib/server/collab/room-manager';
 import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import {
@@ -59,30 +67,20 @@ function client(h: Harness, opts: Parameters<typeof connectProvider>[1]): Client
 /** A peer for calling the room manager directly: it takes acks and messages and does nothing with them. */
 const SILENT_PEER: RoomPeer = { label: 'test peer', ack() {}, send() {} };
 
-/** An awareness message setting one client id's state (any id: the server decides whose it is). */
-function encodeAwarenessMessage(clientId: number, clock: number, state: Record<string, unknown>): Uint8Array {
-	const update = encoding.createEncoder();
-	encoding.writeVarUint(update, 1);
-	encoding.writeVarUint(update, clientId);
-	encoding.writeVarUint(update, clock);
-	encoding.writeVarString(update, JSON.stringify(state));
-	const e = encoding.createEncoder();
-	encoding.writeVarUint(e, 1); // awareness
-	encoding.writeVarUint8Array(e, encoding.toUint8Array(update));
-	return encoding.toUint8Array(e);
+/** An update on top of `base` that depends on an entry the server never receives: it waits for its dependencies. */
+function waitingUpdate(base: Y.Doc, text: string, at: string): Uint8Array {
+	const gap = new Y.Doc();
+	Y.applyUpdate(gap, Y.encodeStateAsUpdate(base));
+	entry(gap, `before "${text}" (never sent)`, at);
+	const sent = Y.encodeStateVector(gap);
+	entry(gap, text, at);
+	return Y.encodeStateAsUpdate(gap, sent);
 }
 
-/** The state vector in our sync step 1 message. */
-function step1Payload(message: Uint8Array): Uint8Array {
+/** What a sync message of this kind carries: the state vector of a step 1, the update of a step 2. */
+function syncPayload(message: Uint8Array, sub: typeof SYNC_STEP_1 | typeof SYNC_STEP_2): Uint8Array {
 	const d = decoding.createDecoder(message);
-	expect([decoding.readVarUint(d), decoding.readVarUint(d)]).toEqual([0, 0]);
-	return decoding.readVarUint8Array(d);
-}
-
-/** The update in a sync step 2 message. */
-function step2Payload(message: Uint8Array): Uint8Array {
-	const d = decoding.createDecoder(message);
-	expect([decoding.readVarUint(d), decoding.readVarUint(d)]).toEqual([0, 1]);
+	expect([decoding.readVarUint(d), decoding.readVarUint(d)]).toEqual([MESSAGE_SYNC, sub]);
 	return decoding.readVarUint8Array(d);
 }
 
@@ -681,7 +679,9 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		await waitFor(() => stateOf(a.doc.clientID)?.status === 'first visit', 'bob to see alice');
 
 		// While alice's socket is open, her id is hers: bob cannot speak for it.
-		b.provider.ws!.send(encodeAwarenessMessage(a.doc.clientID, 1_000, { status: 'posed by bob' }));
+		b.provider.ws!.send(
+			encodeAwareness(encodeAwarenessUpdate([{ clientId: a.doc.clientID, clock: 1_000, state: { status: 'posed by bob' } }]))
+		);
 		a.provider.awareness.setLocalStateField('status', 'still alice');
 		await waitFor(() => stateOf(a.doc.clientID)?.status === 'still alice', 'bob to see alice again');
 		expect(stateOf(a.doc.clientID)!.user.id).toBe(alice.id);
@@ -708,10 +708,10 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const first = r.syncStep2For(empty);
 			expect(r.syncStep2For(empty)).toBe(first); // shared, not encoded again
 			const sv = Y.encodeStateVector(r.doc);
-			expect(Buffer.from(step2Payload(r.syncStep2For(sv)))).toEqual(Buffer.from(fresh(sv)));
+			expect(Buffer.from(syncPayload(r.syncStep2For(sv), SYNC_STEP_2))).toEqual(Buffer.from(fresh(sv)));
 			const ours = r.syncStep1();
 			expect(r.syncStep1()).toBe(ours);
-			expect(Buffer.from(step1Payload(ours))).toEqual(Buffer.from(sv));
+			expect(Buffer.from(syncPayload(ours, SYNC_STEP_1))).toEqual(Buffer.from(sv));
 
 			// A service writes: the next peer with an empty state vector gets the new entry too, and our
 			// state vector moves on.
@@ -719,25 +719,18 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			const after = r.syncStep2For(empty);
 			expect(after).not.toBe(first);
 			const seen = new Y.Doc();
-			Y.applyUpdate(seen, step2Payload(after));
+			Y.applyUpdate(seen, syncPayload(after, SYNC_STEP_2));
 			expect(listEntries(seen).map((e) => e.text)).toEqual(['declared', 'mitigated']);
-			expect(Buffer.from(step1Payload(r.syncStep1()))).toEqual(Buffer.from(Y.encodeStateVector(r.doc)));
+			expect(Buffer.from(syncPayload(r.syncStep1(), SYNC_STEP_1))).toEqual(Buffer.from(Y.encodeStateVector(r.doc)));
 
 			// A client's update that waits for its dependencies is part of every answer from then on.
-			const other = new Y.Doc();
-			Y.applyUpdate(other, Y.encodeStateAsUpdate(r.doc));
-			const gap = new Y.Doc();
-			Y.applyUpdate(gap, Y.encodeStateAsUpdate(other));
-			entry(gap, 'step 1 (never sent)', '2026-11-23T08:06:00Z');
-			const sent = Y.encodeStateVector(gap);
-			entry(gap, 'step 2 (depends on step 1)', '2026-11-23T08:07:00Z');
-			const dependent = Y.encodeStateAsUpdate(gap, sent);
+			const dependent = waitingUpdate(r.doc, 'depends on an entry never sent', '2026-11-23T08:07:00Z');
 			const before = r.syncStep2For(empty);
 			h.server.rooms.applyClientUpdate(r, SILENT_PEER, dependent);
 			expect(r.doc.store.pendingStructs).not.toBeNull();
 			const withPending = r.syncStep2For(empty);
 			expect(withPending).not.toBe(before);
-			expect(Buffer.from(step2Payload(withPending))).toEqual(Buffer.from(fresh(empty)));
+			expect(Buffer.from(syncPayload(withPending, SYNC_STEP_2))).toEqual(Buffer.from(fresh(empty)));
 		} finally {
 			h.server.rooms.release(r);
 		}
@@ -771,7 +764,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			h.server.rooms.hibernateIdle(Date.now() + 60_000);
 			expect(r.hibernating).toBe(true);
 			// Asleep, the room answers from its stored bytes: a diff for a peer that holds something …
-			const answer = step2Payload(r.syncStep2For(sv));
+			const answer = syncPayload(r.syncStep2For(sv), SYNC_STEP_2);
 			expect(r.hibernating).toBe(true);
 			const check = new Y.Doc();
 			Y.applyUpdate(check, Y.encodeStateAsUpdate(held));
@@ -795,12 +788,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			expect(notesOf(r.doc).toString()).toBe(notesOf(later).toString());
 			expect(r.changesNothing(deletion)).toBe(false);
 			// One that leaves something waiting for its dependencies is not remembered either.
-			const gap = new Y.Doc();
-			Y.applyUpdate(gap, Y.encodeStateAsUpdate(later));
-			entry(gap, 'never sent', '2026-11-23T09:00:00Z');
-			const sent = Y.encodeStateVector(gap);
-			entry(gap, 'depends on it', '2026-11-23T09:01:00Z');
-			const dependent = Y.encodeStateAsUpdate(gap, sent);
+			const dependent = waitingUpdate(later, 'depends on it', '2026-11-23T09:01:00Z');
 			h.server.rooms.applyClientUpdate(r, SILENT_PEER, dependent);
 			expect(r.doc.store.pendingStructs).not.toBeNull();
 			expect(r.changesNothing(dependent)).toBe(false);
@@ -816,14 +804,9 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		// A snapshot holding a struct that waits for its dependencies (a compaction keeps what waits).
 		const base = new Y.Doc();
 		entry(base, 'declared', '2026-11-23T08:00:00Z');
-		const gap = new Y.Doc();
-		Y.applyUpdate(gap, Y.encodeStateAsUpdate(base));
-		entry(gap, 'never arrived', '2026-11-23T08:01:00Z');
-		const sent = Y.encodeStateVector(gap);
-		entry(gap, 'waits for it', '2026-11-23T08:02:00Z');
 		const stored = new Y.Doc();
 		Y.applyUpdate(stored, Y.encodeStateAsUpdate(base));
-		Y.applyUpdate(stored, Y.encodeStateAsUpdate(gap, sent));
+		Y.applyUpdate(stored, waitingUpdate(base, 'waits for it', '2026-11-23T08:02:00Z'));
 		expect(stored.store.pendingStructs).not.toBeNull();
 		const room = randomUUID();
 		await collabRepo.upsertSnapshot(ctx.db, { doc: room, state: Y.encodeStateAsUpdate(stored), uptoId: '0', at: new Date() });
@@ -833,7 +816,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			expect(r.hibernating).toBe(true);
 			// A peer in step with what was integrated: its state vector stops at the gap, like ours.
 			const sv = Y.encodeStateVector(base);
-			const answer = step2Payload(r.syncStep2For(sv));
+			const answer = syncPayload(r.syncStep2For(sv), SYNC_STEP_2);
 			expect(r.hibernating).toBe(true);
 			expect(Y.decodeUpdate(answer).structs.length).toBeGreaterThan(0); // the waiting struct
 			expect(r.changesNothing(answer)).toBe(false);
