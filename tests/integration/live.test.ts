@@ -70,4 +70,20 @@ describe(`live page updates (${dbLabel})`, () => {
 		offB();
 		expect(got).toEqual(['a:notification']);
 	});
+
+	it('tells every page to reload when events from other processes may have been lost', async () => {
+		const a = await makeUser(ctx);
+		const got: LiveMessage[] = [];
+		const offA = subscribeLive(ctx, a.actor, (m) => got.push(m));
+		const offAnon = subscribeLive(ctx, SYSTEM_ACTOR, (m) => got.push(m));
+		ctx.events.deliver({ type: 'events.missed' });
+		await settle();
+		offA();
+		offAnon();
+		// An incident message that names no incident: the board, the list and every incident page reload.
+		expect(got.map((m) => [m.type, m.incidentId])).toEqual([
+			['incident', undefined],
+			['incident', undefined]
+		]);
+	});
 });

@@ -12,6 +12,7 @@ import {
 	send,
 	unreadCount
 } from '../../src/lib/server/services/notification.service';
+import { EventBus } from '../../src/lib/server/events';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 
 let ctx: TestContext;
@@ -195,6 +196,28 @@ describe(`in-app notification centre (${dbLabel})`, () => {
 		// Nothing was sent twice, and the already-seen one was not replayed.
 		expect(resumed.pending().filter((f) => f.event === 'notification')).toEqual([]);
 		await resumed.cancel();
+	});
+
+	it('sends what it may not have heard of when events from other processes were lost, then goes on live', async () => {
+		const live = stream(alice.actor);
+		await live.next((f) => f.event === 'unread');
+		await send(ctx, note([alice.id]));
+		await live.notification();
+		// Another process creates two; its events never arrive here (its own bus, no relay).
+		const elsewhere = { ...ctx, events: new EventBus() };
+		const unheard1 = (await send(elsewhere, note([alice.id]))).notifications[0]!;
+		const unheard2 = (await send(elsewhere, note([alice.id]))).notifications[0]!;
+
+		ctx.events.deliver({ type: 'events.missed' });
+		const r1 = await live.notification();
+		const r2 = await live.notification();
+		expect([r1.id, r2.id]).toEqual([String(unheard1.seq), String(unheard2.seq)]);
+		expect((r2.data as { id: string; unread: number }).id).toBe(unheard2.id);
+
+		const after = (await send(ctx, note([alice.id]))).notifications[0]!;
+		expect((await live.notification()).id).toBe(String(after.seq));
+		expect(live.pending().filter((f) => f.event === 'notification')).toEqual([]);
+		await live.cancel();
 	});
 
 	it('ends the stream when its signal aborts (logout, shutdown)', async () => {

@@ -11,6 +11,7 @@ import type { AppContext } from './context';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemo } from './demo';
 import { EventBus } from './events';
+import { startEventRelay } from './event-relay';
 import { log, setLogLevel } from './log';
 import { PageCache } from './page-cache';
 import { boardFastPath } from './board-fast-path';
@@ -100,6 +101,14 @@ async function boot(config: Config): Promise<App> {
 			return shuttingDown;
 		}
 	};
+
+	// Several processes on one PostgreSQL database hear each other's events (event-relay.ts). Registered
+	// first, so it stops last: whatever the other steps publish on the way down still goes out.
+	if (database.kind === 'postgres' && database.connectionString) {
+		const relay = await startEventRelay({ events: ctx.events, db: database.db, connectionString: database.connectionString });
+		app.onShutdown(() => relay.stop());
+		log.info('events: sharing the event bus with other processes through LISTEN/NOTIFY', { node: relay.nodeId });
+	}
 
 	for (const m of modules) await m(app);
 

@@ -18,9 +18,9 @@ const TOUCH_INTERVAL_MS = 60_000;
 /**
  * A validated session and its user are kept in memory for a few seconds: every page, API call and
  * board request starts with this lookup. The entry is dropped at once when the session ends or the
- * user changes (the services publish `sessions.ended` / `user.changed`; with PostgreSQL the bus
- * relays them between processes), and the secret, the timeouts and the disabled flag are checked on
- * every request as before.
+ * user changes (the services publish `sessions.ended` / `user.changed`; with PostgreSQL the relay
+ * brings other processes' events, and `events.missed` empties the cache), and the secret, the
+ * timeouts and the disabled flag are checked on every request as before.
  */
 const SESSION_CACHE_MS = 5_000;
 const SESSION_CACHE_MAX = 10_000;
@@ -61,19 +61,20 @@ function stateOf(ctx: AppContext): SessionState {
 		state = fresh;
 		states.set(ctx, fresh);
 		ctx.events.subscribe((e) => {
-			if (e.type !== 'sessions.ended' && e.type !== 'user.changed') return;
+			if (e.type !== 'sessions.ended' && e.type !== 'user.changed' && e.type !== 'events.missed') return;
 			fresh.generation++;
-			if (e.type === 'sessions.ended' && e.sessionIds !== 'all') for (const id of e.sessionIds) cache.delete(id);
+			if (e.type === 'events.missed') cache.clear();
+			else if (e.type === 'sessions.ended' && e.sessionIds !== 'all') for (const id of e.sessionIds) cache.delete(id);
 			else for (const [id, c] of cache) if (c.found.user.id === e.userId) cache.delete(id);
 		});
 	}
 	return state;
 }
 
-async function findSession(ctx: AppContext, id: string): Promise<ValidSession | undefined> {
+async function findSession(ctx: AppContext, id: string, fresh: boolean): Promise<ValidSession | undefined> {
 	const state = stateOf(ctx);
 	const { cache } = state;
-	const hit = cache.get(id);
+	const hit = fresh ? undefined : cache.get(id);
 	if (hit && Date.now() - hit.at < SESSION_CACHE_MS) return hit.found;
 	const generation = state.generation;
 	const found = await state.find.load(id);
@@ -112,10 +113,19 @@ export async function createSession(
 	return { token: t.token, session };
 }
 
-export async function validateSessionToken(ctx: AppContext, token: string | undefined | null): Promise<ValidSession | undefined> {
+/**
+ * The session and user behind a token, or undefined. `fresh` reads the database even when the session
+ * is cached: a re-check after a change must not depend on whether the cache has heard of it yet (the
+ * bus calls its subscribers in the order they subscribed).
+ */
+export async function validateSessionToken(
+	ctx: AppContext,
+	token: string | undefined | null,
+	opts: { fresh?: boolean } = {}
+): Promise<ValidSession | undefined> {
 	const parsed = parseToken(token);
 	if (!parsed) return undefined;
-	const found = await findSession(ctx, parsed.id);
+	const found = await findSession(ctx, parsed.id, opts.fresh ?? false);
 	if (!found) return undefined;
 	if (!secretMatches(parsed.secret, found.session.secret_hash)) return undefined;
 	const now = ctx.now().getTime();

@@ -16,7 +16,7 @@ import type { AppContext, CollabPort } from '../context';
 import type { AppEvent } from '../events';
 import { log } from '../log';
 import * as usersRepo from '../repositories/users.repository';
-import { getAccessResolver, isRoomName, type AccessResolver, type RoomAccess, type RoomPolicy } from './access';
+import { getAccessResolver, isRoomName, type AccessResolver, type RoomAccess, type RoomPolicy, type RoomUser } from './access';
 import {
 	decodeAwarenessUpdate,
 	decodeClientMessage,
@@ -193,7 +193,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	 * Settled room rules for upgrades, kept a few seconds like validated sessions (auth/sessions.ts): a
 	 * reconnect storm of one room reads the room's facts once, not once per user or socket, and each
 	 * upgrade applies them to the user its session holds. Any session, user, membership or incident
-	 * change drops them all (the bus relays those between processes), so an upgrade after a change reads
+	 * change drops them all (event-relay.ts brings other processes' changes), so an upgrade after a change reads
 	 * afresh; re-checks of open sockets never use them.
 	 */
 	const policyCache = new Map<string, { at: number; policy: RoomPolicy }>();
@@ -511,7 +511,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			event.type === 'sessions.ended' ||
 			event.type === 'user.changed' ||
 			event.type === 'membership.changed' ||
-			event.type === 'incident.changed'
+			event.type === 'incident.changed' ||
+			event.type === 'events.missed'
 		) {
 			inFlightSessions.clear();
 			inFlightPolicies.clear();
@@ -527,6 +528,10 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			for (const conn of connections) if (conn.user.id === event.userId) void recheck(conn, true);
 		} else if (event.type === 'membership.changed') {
 			for (const conn of connections) if (conn.user.id === event.userId && conn.roomName === event.incidentId) void recheck(conn, false);
+		} else if (event.type === 'events.missed') {
+			// Another process's logout, disable or membership change may be among them: every open socket
+			// re-validates its session and access (batched: one query per kind, db/batch.ts).
+			for (const conn of connections) void recheck(conn, true);
 		}
 	});
 
@@ -543,12 +548,16 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	async function recheck(conn: Connection, session: boolean): Promise<void> {
 		conn.rechecking++;
 		try {
+			let validated: RoomUser | undefined;
 			if (session) {
-				const valid = await validateSessionToken(ctx, conn.token);
+				// Read afresh, whether or not the session cache has heard of the change yet; batched, so a
+				// re-check of every socket after `events.missed` costs one query, not one per socket.
+				const valid = await validateSessionToken(ctx, conn.token, { fresh: true });
 				if (!valid) return conn.close(CLOSE.sessionEnded, 'session ended');
 				conn.user.name = valid.user.display_name;
+				validated = valid.user;
 			}
-			const [user, policy] = await Promise.all([usersRepo.findById(ctx.db, conn.user.id), resolvePolicy(conn.roomName)]);
+			const [user, policy] = await Promise.all([validated ?? usersRepo.findById(ctx.db, conn.user.id), resolvePolicy(conn.roomName)]);
 			const access = user ? policy(user) : 'none';
 			if (conn.closed) return;
 			if (access === 'none') return conn.close(CLOSE.forbidden, 'access revoked');

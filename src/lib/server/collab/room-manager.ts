@@ -19,7 +19,7 @@ import * as collabRepo from '../repositories/collab.repository';
 import { isRoomName } from './access';
 import { RoomBroadcaster } from './broadcast';
 import { assertValidUpdate, encodeSyncStep1, encodeSyncStep2 } from './protocol';
-import { PgListener } from './pg-listener';
+import { PgListener } from '../db/pg-listener';
 
 export const NOTIFY_CHANNEL = 'warroom_collab';
 /** Transaction origins: what made a change decides whether it is persisted and where it is sent. */
@@ -361,6 +361,7 @@ export class RoomManager {
 		this.listener = new PgListener({
 			connectionString,
 			channel: NOTIFY_CHANNEL,
+			label: 'collab',
 			onNotify: (payload) => this.onNotify(payload),
 			onReconnect: () => {
 				// Notifications sent while we were away are gone: re-read every loaded room.

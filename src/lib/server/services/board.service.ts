@@ -457,6 +457,10 @@ function caches(ctx: AppContext): BoardCaches {
 				fresh.history.clear();
 				if (e.incidentId) fresh.extras.delete(e.incidentId);
 				else fresh.extras.clear();
+			} else if (e.type === 'events.missed') {
+				fresh.boards.clear();
+				fresh.history.clear();
+				fresh.extras.clear();
 			} else if (e.type === 'user.changed' || e.type === 'sessions.ended') {
 				// A role change or a disabled account changes what that user may see.
 				fresh.boards.clear();

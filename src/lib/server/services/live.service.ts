@@ -75,6 +75,13 @@ async function dispatch(ctx: AppContext, listeners: Set<Listener>, e: AppEvent):
 		for (const l of listeners) if (l.userId === e.userId) l.send(m, frame);
 		return;
 	}
+	if (e.type === 'events.missed') {
+		// Other processes' changes may have been lost (event-relay.ts): every page reloads what it shows.
+		const m: LiveMessage = { type: 'incident', at };
+		const frame = frameOf(m);
+		for (const l of listeners) l.send(m, frame);
+		return;
+	}
 	if (e.type !== 'incident.changed' && e.type !== 'membership.changed' && e.type !== 'board.changed') return;
 	const incidentId = e.incidentId ?? undefined;
 	const m: LiveMessage = { type: e.type === 'board.changed' ? 'board' : 'incident', incidentId, at };

@@ -422,6 +422,18 @@ export function openStream(
 				});
 			};
 			const unsubscribe = ctx.events.subscribe((e) => {
+				if (e.type === 'events.missed') {
+					// Another process's notifications may be among what was lost: send what came after the
+					// last one this stream wrote, and the unread count.
+					return enqueue(async () => {
+						if (lastSent > 0n) {
+							const missed = await repo.listAfter(ctx.db, { userId, afterSeq: String(lastSent), limit: STREAM_BACKLOG_LIMIT });
+							const unread = await repo.countUnread(ctx.db, userId);
+							for (const n of missed) frame(n, unread);
+						}
+						write(`event: unread\ndata: ${JSON.stringify({ unread: await repo.countUnread(ctx.db, userId) })}\n\n`);
+					});
+				}
 				if (e.type !== 'notification.created' || e.userId !== userId) return;
 				enqueue(async () => {
 					const n = await repo.findNotification(ctx.db, e.notificationId);

@@ -15,6 +15,8 @@ export interface PgListenerOptions {
 	onNotify(payload: string): void;
 	/** Called after every successful re-connection (not the first one). */
 	onReconnect(): void;
+	/** Who is listening, for the log ("collab", "events"). */
+	label: string;
 }
 
 export class PgListener {
@@ -41,11 +43,11 @@ export class PgListener {
 			try {
 				this.opts.onNotify(msg.payload);
 			} catch (error) {
-				log.error('collab: notification handler failed', { error, channel: msg.channel });
+				log.error(`${this.opts.label}: notification handler failed`, { error, channel: msg.channel });
 			}
 		});
 		client.on('error', (error) => {
-			log.warn('collab: LISTEN connection error', { error: error.message });
+			log.warn(`${this.opts.label}: LISTEN connection error`, { error: error.message });
 			this.drop(client);
 		});
 		client.on('end', () => this.drop(client));
@@ -58,7 +60,7 @@ export class PgListener {
 		this.client = client;
 		this.attempts = 0;
 		if (this.connectedOnce) {
-			log.info('collab: LISTEN connection restored');
+			log.info(`${this.opts.label}: LISTEN connection restored`);
 			this.opts.onReconnect();
 		}
 		this.connectedOnce = true;
@@ -80,7 +82,7 @@ export class PgListener {
 		this.retryTimer = setTimeout(() => {
 			this.retryTimer = undefined;
 			this.connect().catch((error: unknown) => {
-				log.warn('collab: LISTEN reconnect failed', { error, attempt: this.attempts });
+				log.warn(`${this.opts.label}: LISTEN reconnect failed`, { error, attempt: this.attempts });
 				this.scheduleReconnect();
 			});
 		}, delay);
