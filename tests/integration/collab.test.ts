@@ -282,6 +282,60 @@ describe(`collab endpoint (${dbLabel})`, () => {
 			}
 		});
 
+		it('a user without access: the document read while the rule was read is unloaded at once, and a known rule reads nothing', async () => {
+			let gate!: () => void;
+			let asked = 0;
+			const h = await harness({
+				accessResolver: async () => {
+					asked++;
+					await new Promise<void>((resolve) => (gate = resolve));
+					return () => 'none';
+				}
+			});
+			const room = randomUUID();
+			// Something to read: a stored document the outsider must never see.
+			const writer = await harness();
+			await writer.server.port.appendSystemEntry(room, { kind: 'status', text: { 'zh-CN': '机密', en: 'secret' }, at: new Date() });
+			await writer.close();
+			const outsider = await user();
+			const refused = rawUpgrade(h, { path: `/collab/${room}`, cookie: outsider.cookie });
+			// The session is valid, the rule is still being read: the document loads meanwhile.
+			await waitFor(() => h.server.rooms.loadedRoomNames().includes(room), 'the document to load while the rule is read');
+			gate();
+			const res = await refused;
+			expect('status' in res && res.status).toBe(403);
+			await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the refused room to unload at once', 1000);
+			// Refused again while the rule is known: decided without reading the document.
+			const again = await rawUpgrade(h, { path: `/collab/${room}`, cookie: outsider.cookie });
+			expect('status' in again && again.status).toBe(403);
+			expect(asked).toBe(1);
+			expect(h.server.rooms.loadedRoomNames()).not.toContain(room);
+		});
+
+		it('a storm into a room nobody has open loads the document while the rule is read, and keeps it for the granted', async () => {
+			let gate!: () => void;
+			const bob = await user();
+			const h = await harness({
+				accessResolver: async () => {
+					await new Promise<void>((resolve) => (gate = resolve));
+					return (u) => (u.id === bob.id ? 'none' : 'write');
+				}
+			});
+			const room = randomUUID();
+			const alice = await user();
+			const pending = [bob, alice].map((u) => rawUpgrade(h, { path: `/collab/${room}`, cookie: u.cookie }));
+			await waitFor(() => h.server.rooms.loadedRoomNames().includes(room), 'the document to load while the rule is read');
+			gate();
+			const [forBob, forAlice] = await Promise.all(pending);
+			expect('status' in forBob! && forBob.status).toBe(403);
+			if (!('ws' in forAlice!)) throw new Error(`alice was refused: ${forAlice!.status}`);
+			await waitFor(() => h.server.connectionCount() === 1, "alice's socket");
+			// Bob's refusal did not unload the room alice is in.
+			await new Promise((r) => setTimeout(r, 50));
+			expect(h.server.rooms.loadedRoomNames()).toContain(room);
+			forAlice.ws.terminate();
+		});
+
 		it('an id that is not an incident id under the default rule', async () => {
 			const h = await harness();
 			const u = await user('admin');

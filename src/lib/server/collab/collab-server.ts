@@ -198,9 +198,13 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 	 */
 	const policyCache = new Map<string, { at: number; policy: RoomPolicy }>();
 	let accessGeneration = 0;
-	const cachedPolicy = async (room: string): Promise<RoomPolicy> => {
+	const knownPolicy = (room: string): RoomPolicy | undefined => {
 		const hit = policyCache.get(room);
-		if (hit && Date.now() - hit.at < ACCESS_CACHE_MS) return hit.policy;
+		return hit && Date.now() - hit.at < ACCESS_CACHE_MS ? hit.policy : undefined;
+	};
+	const cachedPolicy = async (room: string): Promise<RoomPolicy> => {
+		const known = knownPolicy(room);
+		if (known) return known;
 		const generation = accessGeneration;
 		const policy = await shared(inFlightPolicies, room, () => resolvePolicy(room));
 		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
@@ -330,7 +334,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		// The room's rule does not depend on who asks: read it while the session is looked up (one round
 		// trip instead of two in a reconnect storm, whose sessions are no longer cached). It is applied
 		// only to a valid session's user; a failure is handled where it is awaited.
-		const policyRead = cachedPolicy(room);
+		const known = knownPolicy(room);
+		const policyRead = known ? Promise.resolve(known) : cachedPolicy(room);
 		policyRead.catch(() => undefined);
 		const valid = await shared(inFlightSessions, token, () => validateSessionToken(ctx, token));
 		if (!valid) return { ok: false, status: 401, message: 'Session expired or invalid' };
@@ -340,16 +345,24 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			log.warn('collab: upgrade refused: too many connections', { userId, limit: opts.maxConnectionsPerUser });
 			return { ok: false, status: 429, message: 'Too many open connections for this user' };
 		}
+		// While the room's rule is still being read, a signed-in user's upgrade also starts loading the
+		// document: one round trip instead of two for a storm into a room nobody has open (bench/collab
+		// join storm). Nothing of it is sent before the rule allows; a refused upgrade unloads it again
+		// at once, and a known rule (kept ACCESS_CACHE_MS) is never waited for, so someone without access
+		// can make the process read a document at most once per room per ACCESS_CACHE_MS.
+		const prefetched = !known && rooms.prefetch(room);
 		let policy: RoomPolicy;
 		try {
 			policy = await policyRead;
 		} catch (error) {
 			unreserve(userId);
+			if (prefetched) rooms.dropIfUnused(room);
 			throw error;
 		}
 		const access = policy(valid.user);
 		if (access === 'none') {
 			unreserve(userId);
+			if (prefetched) rooms.dropIfUnused(room);
 			return { ok: false, status: 403, message: 'No access to this incident' };
 		}
 		return {

@@ -379,17 +379,7 @@ export class RoomManager {
 	async acquire(name: string): Promise<Room> {
 		if (this.closed) throw new Error('collab: the room manager is shut down');
 		if (!isRoomName(name)) throw new Error(`collab: "${name}" is not a valid room name`);
-		let slot = this.rooms.get(name);
-		if (!slot) {
-			const room = new Room(name);
-			slot = { room, ready: this.load(room) };
-			this.rooms.set(name, slot);
-			slot.ready.catch(() => {
-				// A failed load must not leave a half-room behind: the next client retries from scratch.
-				if (this.rooms.get(name)?.room === room) this.rooms.delete(name);
-				this.destroyRoom(room);
-			});
-		}
+		const slot = this.rooms.get(name) ?? this.startLoading(name);
 		const { room } = slot;
 		room.holds++;
 		if (room.unloadTimer) {
@@ -408,6 +398,53 @@ export class RoomManager {
 	release(room: Room): void {
 		room.holds--;
 		this.scheduleUnload(room);
+	}
+
+	/**
+	 * Starts loading a room that is not loaded, without holding it: for an upgrade whose access is still
+	 * being read, so the document and the room's rule come in one round trip instead of two (a storm
+	 * into a room nobody has open waits for both). Nothing is sent to anyone until an upgrade is allowed
+	 * and acquires the room; if none does, it unloads like any idle room, or at once (`dropIfUnused`)
+	 * when the upgrade is refused. True if this call started the load.
+	 */
+	prefetch(name: string): boolean {
+		if (this.closed || !isRoomName(name) || this.rooms.has(name)) return false;
+		const { room, ready } = this.startLoading(name);
+		ready.then(
+			() => this.scheduleUnload(room),
+			() => undefined
+		);
+		return true;
+	}
+
+	/** Unloads the room now if nothing holds it and nobody is in it (a prefetch for an upgrade that was refused). */
+	dropIfUnused(name: string): void {
+		const slot = this.rooms.get(name);
+		if (!slot) return;
+		const { room } = slot;
+		slot.ready.then(
+			() => {
+				if (room.busy || room.destroyed || this.closed) return;
+				// Something to commit: the idle unload does that (a refused upgrade must not make the
+				// process flush early). A log past the snapshot stays as it is, to be replayed next time.
+				if (this.dirty.has(room)) return;
+				if (this.rooms.get(name)?.room === room) this.rooms.delete(name);
+				this.destroyRoom(room);
+			},
+			() => undefined
+		);
+	}
+
+	private startLoading(name: string): Slot {
+		const room = new Room(name);
+		const slot: Slot = { room, ready: this.load(room) };
+		this.rooms.set(name, slot);
+		slot.ready.catch(() => {
+			// A failed load must not leave a half-room behind: the next client retries from scratch.
+			if (this.rooms.get(name)?.room === room) this.rooms.delete(name);
+			this.destroyRoom(room);
+		});
+		return slot;
 	}
 
 	join(room: Room, peer: RoomPeer): void {
