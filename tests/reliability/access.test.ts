@@ -38,7 +38,8 @@ import { updateUser } from '../../src/lib/server/services/users.service';
 import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Client, type Harness } from '../integration/collab-harness';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 import { Figures, median, pick } from './support/profile';
-import { postLogin, startProdServer, type ProdServer, DEMO_PASSWORD } from './support/prod-server';
+import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
+import { loginCookie, postLogin, startProdServer, type ProdServer, DEMO_PASSWORD } from './support/prod-server';
 import { RawPeer, tryUpgrade, waitUntil, type UpgradeOutcome } from './support/ws';
 
 const figures = new Figures('access');
@@ -1038,6 +1039,81 @@ describe('the production build', () => {
 		expect(throttled).toBeGreaterThanOrEqual(burst - 100);
 		figures.add(
 			`${burst} failed logins on one account over HTTP: ${throttled} throttled; enumeration: 1 distinct answer, medians ${mExisting.toFixed(0)} vs ${mUnknown.toFixed(0)} ms (tolerance ${tolerance.toFixed(0)} ms)`
+		);
+	});
+});
+
+describe('two processes on one PostgreSQL database', () => {
+	let pg: PrivatePostgres | undefined;
+	const servers: ProdServer[] = [];
+	afterAll(async () => {
+		for (const x of servers) await x.stop();
+		pg?.destroy();
+	});
+
+	it("closes a user's socket on one process at once when they log out or are disabled through the other", async (t) => {
+		if (!postgresBinDir()) {
+			figures.add('two processes: skipped (no PostgreSQL server binaries under /usr/lib/postgresql)');
+			t.skip();
+			return;
+		}
+		pg = await startPrivatePostgres();
+		const env = { DATABASE_URL: pg.url };
+		// One after the other: the second finds the demo data the first created.
+		const a = await startProdServer({ env });
+		servers.push(a);
+		const b = await startProdServer({ env });
+		servers.push(b);
+		const admin = await loginCookie(a, 'admin');
+		const list = await fetch(`${a.origin}/api/v1/incidents?limit=5`, { headers: { cookie: admin } });
+		const incidentId = ((await list.json()) as { data: { id: string }[] }).data[0]!.id;
+		const socketOnB = async (cookie: string) => {
+			const res = await tryUpgrade(b.port, `/collab/${incidentId}`, { Origin: b.origin, Cookie: cookie });
+			if (!('ws' in res)) throw new Error(`upgrade on the second process refused: ${JSON.stringify(res)}`);
+			const peer = new RawPeer(res.ws);
+			expect(await peer.barrier()).toBe(true);
+			return peer;
+		};
+		const closedWithin = async (peer: RawPeer, ms: number) =>
+			Promise.race([peer.closedPromise, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+
+		// Logged in and logged out through the first process; the socket is on the second.
+		const manager = await loginCookie(a, 'manager');
+		const p1 = await socketOnB(manager);
+		let t0 = performance.now();
+		const out = await fetch(`${a.origin}/logout`, {
+			method: 'POST',
+			headers: { cookie: manager, origin: a.origin, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+			body: ''
+		});
+		expect(await out.json()).toMatchObject({ type: 'redirect', location: '/login?loggedOut' });
+		const logoutClose = await closedWithin(p1, 5_000);
+		const logoutMs = performance.now() - t0;
+		expect(logoutClose?.code).toBe(4401);
+
+		// Logged in through the second process, disabled by an admin through the first.
+		const manager2 = await loginCookie(b, 'manager2');
+		const p2 = await socketOnB(manager2);
+		const users = await import('pg').then(({ default: pgLib }) => new pgLib.Client({ connectionString: pg!.url }));
+		await users.connect();
+		const { rows } = await users.query<{ id: string }>(`select id from users where username = 'manager2'`);
+		await users.end();
+		t0 = performance.now();
+		const disabled = await fetch(`${a.origin}/admin/users/${rows[0]!.id}`, {
+			method: 'POST',
+			headers: { cookie: admin, origin: a.origin, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+			body: new URLSearchParams({ disabled: 'on' }).toString()
+		});
+		expect(disabled.status).toBe(200);
+		expect(((await disabled.json()) as { type: string }).type).toBe('success');
+		const disableClose = await closedWithin(p2, 5_000);
+		const disableMs = performance.now() - t0;
+		expect(disableClose?.code).toBe(4401);
+		// And the second process refuses the disabled user's session from then on.
+		const again = await tryUpgrade(b.port, `/collab/${incidentId}`, { Origin: b.origin, Cookie: manager2 });
+		expect('status' in again && again.status).toBe(401);
+		figures.add(
+			`two processes: a socket on one closed ${logoutMs.toFixed(0)} ms after a logout and ${disableMs.toFixed(0)} ms after a disable through the other`
 		);
 	});
 });

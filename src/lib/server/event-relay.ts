@@ -54,8 +54,6 @@ void schemaMatchesEvents;
 
 export interface EventRelay {
 	readonly nodeId: string;
-	/** Resolves once everything published so far has been sent (or the relay stopped). */
-	sent(): Promise<void>;
 	/** Sends what is queued (one try), then stops listening. */
 	stop(): Promise<void>;
 }
@@ -85,13 +83,6 @@ export async function startEventRelay(opts: EventRelayOptions): Promise<EventRel
 	let retryTimer: NodeJS.Timeout | undefined;
 	let attempts = 0;
 	let stopped = false;
-	const idle: (() => void)[] = [];
-
-	const settleIdle = () => {
-		if (queue.length > 0 && !stopped) return;
-		if (sending || scheduled || retryTimer) return;
-		for (const resolve of idle.splice(0)) resolve();
-	};
 
 	const enqueue = (payloads: string[]) => {
 		queue = queue.concat(payloads);
@@ -113,7 +104,7 @@ export async function startEventRelay(opts: EventRelayOptions): Promise<EventRel
 	};
 
 	async function flush(): Promise<void> {
-		if (sending || queue.length === 0) return settleIdle();
+		if (sending || queue.length === 0) return;
 		// Identical payloads in one statement reach the listeners once anyway (NOTIFY folds them).
 		const batch = [...new Set(queue)];
 		queue = [];
@@ -135,7 +126,6 @@ export async function startEventRelay(opts: EventRelayOptions): Promise<EventRel
 		await sending;
 		sending = undefined;
 		if (queue.length > 0 && !retryTimer) schedule();
-		settleIdle();
 	}
 
 	const receive = (payload: string) => {
@@ -174,10 +164,6 @@ export async function startEventRelay(opts: EventRelayOptions): Promise<EventRel
 
 	return {
 		nodeId,
-		sent() {
-			if (!sending && !scheduled && !retryTimer && (queue.length === 0 || stopped)) return Promise.resolve();
-			return new Promise((resolve) => idle.push(resolve));
-		},
 		async stop() {
 			if (stopped) return;
 			detach();
@@ -190,7 +176,6 @@ export async function startEventRelay(opts: EventRelayOptions): Promise<EventRel
 			// One last try for what is still queued; if the database is away, the others find out
 			// through their own LISTEN connections dropping.
 			if (queue.length > 0) await flush();
-			settleIdle();
 			await listener.stop();
 		}
 	};
