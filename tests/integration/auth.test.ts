@@ -7,6 +7,7 @@ import { updateOwnPreferences, updateUser } from '../../src/lib/server/services/
 import { FREE_FAILURES } from '../../src/lib/server/auth/throttle';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 import { countingDb } from '../helpers/queries';
+import { waitFor } from './collab-harness';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -100,8 +101,14 @@ describe(`sessions and login (${dbLabel})`, () => {
 		]);
 		expect(forged).toBeUndefined();
 		expect(valid.map((v) => v?.user.id)).toEqual([...made.map((_, i) => people[i % 3]!.id), undefined]);
+		// The touch does not hold the answers up: it is written after them, in one statement.
+		await waitFor(() => counted.queries.length === 2, 'the touch');
 		expect(counted.queries).toEqual(['select', 'update']);
 		for (const m of made) expect((await sessionsRepo.findWithUser(ctx.db, m.session.id))!.session.last_seen_at).toEqual(later);
+		// Cached copies moved with it: asking again within the minute writes nothing more.
+		await Promise.all(made.map((m) => validateSessionToken(storm, m.token)));
+		await new Promise((r) => setTimeout(r, 50));
+		expect(counted.queries).toEqual(['select', 'update']);
 		ctx.setNow(null);
 	});
 

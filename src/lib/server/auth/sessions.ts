@@ -7,6 +7,7 @@ import type DataLoader from 'dataloader';
 import { setBounded } from '../bounded-map';
 import type { AppContext } from '../context';
 import { batchLoader } from '../db/batch';
+import { log } from '../log';
 import type { SessionRow, UserRow } from '../db/schema';
 import * as sessionsRepo from '../repositories/sessions.repository';
 import { newToken, parseToken, secretMatches } from './tokens';
@@ -139,7 +140,15 @@ export async function validateSessionToken(
 		return undefined;
 	}
 	if (now - session.last_seen_at.getTime() > TOUCH_INTERVAL_MS) {
-		session.last_seen_at = await stateOf(ctx).touch.load(session.id);
+		// Slide the idle timeout without making the request wait for the write: the session is valid
+		// either way, and a reconnect storm of tabs that were idle for a minute would otherwise wait for
+		// a commit before any socket opens (bench/collab join storm). The cached copy moves at once, so
+		// the requests that follow do not touch again; a failed touch leaves the row as it was, and the
+		// first request after the cache entry expires (SESSION_CACHE_MS) tries again.
+		session.last_seen_at = new Date(now);
+		stateOf(ctx)
+			.touch.load(session.id)
+			.catch((error: unknown) => log.warn('sessions: sliding the idle timeout failed; the next request retries', { error }));
 	}
 	return { session, user };
 }
