@@ -73,6 +73,15 @@ export async function createTestContext(overrides: Partial<Config> = {}): Promis
 	};
 }
 
+/**
+ * A second "process" on the test's PostgreSQL database: its own pool, its own event bus (no relay
+ * unless the test starts one), the same database. Close it before the context.
+ */
+export async function secondProcess(ctx: TestContext): Promise<{ ctx: AppContext; close(): Promise<void> }> {
+	const handle = await openDatabase({ databaseUrl: ctx.databaseUrl!, poolSize: 3 });
+	return { ctx: { ...ctx, db: handle.db, events: new EventBus() }, close: () => handle.close() };
+}
+
 let seq = 0;
 /** A user factory: real rows through the real service. */
 export async function makeUser(

@@ -3,24 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createEntry, listEntries, notesOf } from '../../src/lib/collab/incident-doc';
 import type { AppContext } from '../../src/lib/server/context';
-import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db/index';
-import { EventBus } from '../../src/lib/server/events';
-import { createTestContext, makeUser, onPostgres, type TestContext } from '../helpers/context';
+import { createTestContext, secondProcess, makeUser, onPostgres, type TestContext } from '../helpers/context';
 import pg from 'pg';
 import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import { countingDb } from '../helpers/queries';
 import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Harness } from './collab-harness';
 
 let ctx: TestContext;
-let second: DatabaseHandle | undefined;
+let second: Awaited<ReturnType<typeof secondProcess>> | undefined;
 let ctx2: AppContext;
 
 beforeAll(async () => {
 	ctx = await createTestContext();
 	if (onPostgres) {
 		// A second "process": its own pool, its own event bus, its own rooms, the same database.
-		second = await openDatabase({ databaseUrl: ctx.databaseUrl!, poolSize: 3 });
-		ctx2 = { ...ctx, db: second.db, events: new EventBus() };
+		second = await secondProcess(ctx);
+		ctx2 = second.ctx;
 	}
 });
 afterAll(async () => {

@@ -8,23 +8,23 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { invalidateSession, invalidateUserSessions } from '../../src/lib/server/auth/sessions';
 import type { AppContext } from '../../src/lib/server/context';
 import { SYSTEM_ACTOR } from '../../src/lib/server/context';
-import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db/index';
 import { EVENTS_CHANNEL, MAX_PAYLOAD_BYTES, startEventRelay, type EventRelay } from '../../src/lib/server/event-relay';
-import { EventBus, type AppEvent } from '../../src/lib/server/events';
+import type { AppEvent } from '../../src/lib/server/events';
 import { updateUser } from '../../src/lib/server/services/users.service';
-import { createTestContext, makeUser, onPostgres, type TestContext } from '../helpers/context';
+import { createTestContext, secondProcess, makeUser, onPostgres, type TestContext } from '../helpers/context';
 import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Client, type Harness } from './collab-harness';
 
 let ctx: TestContext;
-let second: DatabaseHandle | undefined;
+let second: Awaited<ReturnType<typeof secondProcess>> | undefined;
 let ctx2: AppContext;
 const stops: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
 	ctx = await createTestContext();
 	if (onPostgres) {
-		second = await openDatabase({ databaseUrl: ctx.databaseUrl!, poolSize: 3 });
-		ctx2 = { ...ctx, db: second.db, events: new EventBus() };
+		// A second "process": its own pool, its own event bus, its own rooms, the same database.
+		second = await secondProcess(ctx);
+		ctx2 = second.ctx;
 	}
 });
 afterEach(async () => {

@@ -421,19 +421,19 @@ export function openStream(
 					close(true);
 				});
 			};
-			const unsubscribe = ctx.events.subscribe((e) => {
-				if (e.type === 'events.missed') {
-					// Another process's notifications may be among what was lost: send what came after the
-					// last one this stream wrote, and the unread count.
-					return enqueue(async () => {
-						if (lastSent > 0n) {
-							const missed = await repo.listAfter(ctx.db, { userId, afterSeq: String(lastSent), limit: STREAM_BACKLOG_LIMIT });
-							const unread = await repo.countUnread(ctx.db, userId);
-							for (const n of missed) frame(n, unread);
-						}
-						write(`event: unread\ndata: ${JSON.stringify({ unread: await repo.countUnread(ctx.db, userId) })}\n\n`);
-					});
+			/** Everything after `afterSeq` (none: nothing to replay), then the unread count. */
+			const catchUp = async (afterSeq: string | null) => {
+				if (afterSeq) {
+					const missed = await repo.listAfter(ctx.db, { userId, afterSeq, limit: STREAM_BACKLOG_LIMIT });
+					const unread = await repo.countUnread(ctx.db, userId);
+					for (const n of missed) frame(n, unread);
 				}
+				write(`event: unread\ndata: ${JSON.stringify({ unread: await repo.countUnread(ctx.db, userId) })}\n\n`);
+			};
+			const unsubscribe = ctx.events.subscribe((e) => {
+				// Another process's notifications may be among what was lost: send what came after the last
+				// one this stream wrote, and the unread count.
+				if (e.type === 'events.missed') return enqueue(() => catchUp(lastSent > 0n ? String(lastSent) : null));
 				if (e.type !== 'notification.created' || e.userId !== userId) return;
 				enqueue(async () => {
 					const n = await repo.findNotification(ctx.db, e.notificationId);
@@ -466,14 +466,7 @@ export function openStream(
 			opts.signal?.addEventListener('abort', onAbort);
 
 			write(`retry: ${STREAM_RETRY_MS}\n\n`);
-			enqueue(async () => {
-				if (resumeFrom) {
-					const missed = await repo.listAfter(ctx.db, { userId, afterSeq: resumeFrom, limit: STREAM_BACKLOG_LIMIT });
-					const unread = await repo.countUnread(ctx.db, userId);
-					for (const n of missed) frame(n, unread);
-				}
-				write(`event: unread\ndata: ${JSON.stringify({ unread: await repo.countUnread(ctx.db, userId) })}\n\n`);
-			});
+			enqueue(() => catchUp(resumeFrom));
 		},
 		cancel() {
 			cleanup();
