@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
@@ -19,7 +19,7 @@ import {
 	encodeAwarenessUpdate,
 	encodeUpdate
 } from '../../src/lib/server/collab/protocol';
-import type { RoomPeer } from '../../src/lib/server/collab/room-manager';
+import type { LoadFold, RoomPeer } from '../../src/lib/server/collab/room-manager';
 import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import {
 	closed,
@@ -984,6 +984,63 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		const fromSnapshot = new Y.Doc();
 		Y.applyUpdate(fromSnapshot, snap.state);
 		expect(listEntries(fromSnapshot).map((e) => e.text)).toEqual(Array.from({ length: 40 }, (_, i) => `row ${i}`));
+	});
+
+	/** A snapshot holding `a`, log rows `b` and `c`, and the fold a load of that computes (as RoomManager.load does). */
+	async function storedWithFold(room: string): Promise<{ writer: Y.Doc; fold: LoadFold }> {
+		const writer = new Y.Doc();
+		entry(writer, 'a', '2026-11-23T08:00:00Z');
+		await collabRepo.upsertSnapshot(ctx.db, { doc: room, state: Y.encodeStateAsUpdate(writer), uptoId: '0', at: new Date() });
+		for (const [text, at] of [
+			['b', '2026-11-23T08:01:00Z'],
+			['c', '2026-11-23T08:02:00Z']
+		] as const) {
+			const before = Y.encodeStateVector(writer);
+			entry(writer, text, at);
+			await collabRepo.append(ctx.db, [{ doc: room, update: Y.encodeStateAsUpdate(writer, before), nodeId: 'other-node' }]);
+		}
+		const { snapshot, rows } = await collabRepo.readDocument(ctx.db, room);
+		const loaded = new Y.Doc();
+		Y.applyUpdate(loaded, snapshot!.state);
+		for (const row of rows) Y.applyUpdate(loaded, row.update);
+		const md5 = createHash('md5').update(snapshot!.state).digest('hex');
+		return {
+			writer,
+			fold: { state: Y.encodeStateAsUpdate(loaded), base: { uptoId: snapshot!.uptoId, md5 }, rowIds: rows.map((r) => r.id) }
+		};
+	}
+
+	async function appendEntry(room: string, writer: Y.Doc, text: string, at: string): Promise<void> {
+		const before = Y.encodeStateVector(writer);
+		entry(writer, text, at);
+		await collabRepo.append(ctx.db, [{ doc: room, update: Y.encodeStateAsUpdate(writer, before), nodeId: 'other-node' }]);
+	}
+
+	it("folds the log a load read from the load's own encoding, keeping rows committed after that load", async () => {
+		const room = randomUUID();
+		const { writer, fold } = await storedWithFold(room);
+		// Another process commits `d` after the load read the log: it is not in the fold and must stay.
+		await appendEntry(room, writer, 'd', '2026-11-23T08:03:00Z');
+		const h = await harness({ compactAfterRows: 1000 });
+		expect(await h.server.rooms.compact(room, fold)).toEqual({ folded: 2, bytes: fold.state.byteLength });
+		const snap = await collabRepo.findSnapshot(ctx.db, room);
+		expect(Buffer.from(snap!.state).equals(Buffer.from(fold.state))).toBe(true);
+		expect(await logRows(room)).toBe(1);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['a', 'b', 'c', 'd']);
+	});
+
+	it('folds what is stored instead when another compaction replaced the snapshot after the load', async () => {
+		const room = randomUUID();
+		const { writer, fold } = await storedWithFold(room);
+		await appendEntry(room, writer, 'd', '2026-11-23T08:03:00Z');
+		const h = await harness({ compactAfterRows: 1000 });
+		// Another process folds a, b, c and d meanwhile; then `e` is committed.
+		expect((await h.server.rooms.compact(room)).folded).toBe(3);
+		await appendEntry(room, writer, 'e', '2026-11-23T08:04:00Z');
+		// The load's fold (a, b, c) would drop d: the stored snapshot is not the one it started from.
+		expect((await h.server.rooms.compact(room, fold)).folded).toBe(1);
+		expect(await logRows(room)).toBe(0);
+		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['a', 'b', 'c', 'd', 'e']);
 	});
 
 	it('leaves a single snapshot behind when an idle room unloads', async () => {

@@ -9,7 +9,7 @@
  * that appends the rows (so the notification exists only if the rows do), and the other processes fetch those
  * rows and apply them with origin 'remote'.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { createEntry } from '../../collab/incident-doc';
@@ -31,6 +31,8 @@ const LOAD_ORIGIN = 'load';
 const FLUSH_RETRY_MAX_MS = 2_000;
 /** Distinct sync step 2 messages (answers to sync step 1) a room keeps between two changes of its document. */
 const MAX_SHARED_ANSWERS = 4;
+/** The key of `Room.answers` for an empty state vector (one zero byte, read as latin1): a peer that has nothing. */
+const EMPTY_VECTOR_KEY = '\u0000';
 /** Updates that changed nothing a room remembers (`Room.changesNothing`), and their bytes at most. */
 const MAX_NOOPS = 4;
 const MAX_NOOP_BYTES = 1024 * 1024;
@@ -247,6 +249,15 @@ export class Room {
 		return answer;
 	}
 
+	/**
+	 * Keeps `state` (the whole document, freshly encoded) as the answer to a peer that has nothing, until
+	 * the document changes: a load that encoded its document anyway answers its first fresh client with it.
+	 */
+	answerFresh(state: Uint8Array): void {
+		this.answers ??= new Map();
+		this.answers.set(EMPTY_VECTOR_KEY, encodeSyncStep2(state));
+	}
+
 	/** The document or what waits to be integrated in it changed: answers given so far are stale. */
 	changed(): void {
 		this.version++;
@@ -284,6 +295,20 @@ export class Room {
 		this.live = undefined;
 		this.freeze(undefined);
 	}
+}
+
+/**
+ * A compaction a load computed: the document it loaded, encoded (`state`), the snapshot it started from
+ * (none, or its `upto_id` and the MD5 of its bytes) and the ids of the log rows it applied.
+ */
+export interface LoadFold {
+	state: Uint8Array;
+	base: { uptoId: string; md5: string } | undefined;
+	rowIds: string[];
+}
+
+function md5(bytes: Uint8Array): string {
+	return createHash('md5').update(bytes).digest('hex');
 }
 
 interface Slot {
@@ -526,8 +551,18 @@ export class RoomManager {
 		room.loading = false;
 		// A long log (a process killed before it could compact, or a busy room on another node) is folded
 		// once, right after this load has answered its first clients: every later cold load then reads
-		// one snapshot, however long the history (bench/collab cold-load).
-		if (this.tailTooLong(room)) setTimeout(() => void this.compactRoom(room), 0);
+		// one snapshot, however long the history (bench/collab cold-load). The document as loaded is
+		// exactly that snapshot and those rows, so its encoding is the fold — no second decode of the
+		// history beside the room's first clients — and the answer to the first client that has nothing.
+		if (this.tailTooLong(room)) {
+			const state = Y.encodeStateAsUpdate(room.doc);
+			room.answerFresh(state);
+			const fold: LoadFold | undefined =
+				rows.length <= COMPACT_MAX_ROWS
+					? { state, base: snapshot && { uptoId: snapshot.uptoId, md5: md5(snapshot.state) }, rowIds: rows.map((r) => r.id) }
+					: undefined;
+			setTimeout(() => void this.compactRoom(room, fold), 0);
+		}
 		const missed = room.missedWhileLoading;
 		room.missedWhileLoading = [];
 		if (missed.length > 0) await this.fetchRemote(room, missed);
@@ -679,11 +714,11 @@ export class RoomManager {
 	}
 
 	/** Compacts a room's log (never throws: a failure is logged and the next trigger tries again). */
-	private compactRoom(room: Room): Promise<void> {
+	private compactRoom(room: Room, fold?: LoadFold): Promise<void> {
 		// What is counted now is what it folds at least; rows committed while it runs stay counted.
 		const rows = room.rowsSinceSnapshot;
 		const bytes = room.bytesSinceSnapshot;
-		room.compacting ??= this.compact(room.name)
+		room.compacting ??= this.compact(room.name, fold)
 			.then(
 				(done) => {
 					room.rowsSinceSnapshot = Math.max(0, room.rowsSinceSnapshot - rows);
@@ -701,11 +736,25 @@ export class RoomManager {
 	/**
 	 * Folds a document's log into its snapshot: load snapshot + rows into a fresh Y.Doc and store
 	 * `encodeStateAsUpdate` (linear, unlike `mergeUpdates` over a long log), deleting the folded rows in
-	 * the same transaction so a reader sees either the old pair or the new one.
+	 * the same transaction so a reader sees either the old pair or the new one. With the fold a load
+	 * computed (`LoadFold`), nothing is decoded: if the stored snapshot is still the one the load read, the
+	 * load's encoding replaces it and exactly the rows it read are deleted; if another compaction changed
+	 * it meanwhile, the stored document is folded as usual.
 	 */
-	async compact(name: string): Promise<{ folded: number; bytes: number }> {
+	async compact(name: string, fold?: LoadFold): Promise<{ folded: number; bytes: number }> {
 		return this.ctx.db.transaction().execute(async (trx) => {
 			await collabRepo.lockDoc(trx, name);
+			if (fold && fold.rowIds.length > 0) {
+				const stored = await collabRepo.snapshotDigest(trx, name);
+				if (stored?.uptoId === fold.base?.uptoId && stored?.md5 === fold.base?.md5) {
+					const last = fold.rowIds.reduce((max, id) => (BigInt(id) > max ? BigInt(id) : max), 0n);
+					const uptoId = fold.base && BigInt(fold.base.uptoId) > last ? fold.base.uptoId : String(last);
+					await collabRepo.upsertSnapshot(trx, { doc: name, state: fold.state, uptoId, at: this.ctx.now() });
+					await collabRepo.deleteIds(trx, name, fold.rowIds);
+					log.debug('collab: compacted the log read at load', { doc: name, folded: fold.rowIds.length });
+					return { folded: fold.rowIds.length, bytes: fold.state.byteLength };
+				}
+			}
 			const snapshot = await collabRepo.findSnapshot(trx, name);
 			// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
 			const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);

@@ -66,6 +66,19 @@ export async function findSnapshot(db: Q, doc: string): Promise<Snapshot | undef
 	return row ? { state: row.state, uptoId: String(row.upto_id) } : undefined;
 }
 
+/**
+ * What identifies a document's snapshot as stored now, without reading its bytes: its `upto_id` and the
+ * MD5 of its state (a compaction that started from the snapshot a load read checks it is still the one).
+ */
+export async function snapshotDigest(db: Q, doc: string): Promise<{ uptoId: string; md5: string } | undefined> {
+	const row = await db
+		.selectFrom('collab_snapshots')
+		.select(['upto_id', sql<string>`md5(state)`.as('md5')])
+		.where('doc', '=', doc)
+		.executeTakeFirst();
+	return row ? { uptoId: String(row.upto_id), md5: row.md5 } : undefined;
+}
+
 /** Log rows of one document after `afterId` (exclusive), in id order, at most `limit`. */
 export async function listAfter(db: Q, doc: string, afterId: string, limit?: number): Promise<LogRow[]> {
 	let q = db.selectFrom('collab_updates').select(['id', 'update']).where('doc', '=', doc).where('id', '>', afterId).orderBy('id');
