@@ -5,6 +5,7 @@
 import type { App } from '../app';
 import { log } from '../log';
 import { createCollabServer, COLLAB_PATH_PREFIX, type CollabServer } from './collab-server';
+import { warmUpCollab } from './warmup';
 
 export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess, type RoomPolicy, type RoomUser } from './access';
 export { createCollabServer, type CollabServer, type CollabServerOptions } from './collab-server';
@@ -35,6 +36,13 @@ export function collabStats(app: App): CollabStats | undefined {
 export async function installCollab(app: App): Promise<void> {
 	const server = createCollabServer(app.ctx);
 	await server.start();
+	// Before the first upgrade is routed here: the first clients after a restart run compiled code (warmup.ts).
+	const warm = await warmUpCollab(app.ctx);
+	log.info("collab: warmed up the paths of a room's first clients", {
+		ms: Math.round(warm.ms),
+		rounds: warm.rounds,
+		queries: warm.queries
+	});
 	servers.set(app, server);
 	app.ctx.collab = server.port;
 	app.upgradeRoutes.set(COLLAB_PATH_PREFIX, (req, socket, head) => server.handleUpgrade(req, socket, head));
