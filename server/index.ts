@@ -7,6 +7,13 @@ import http from 'node:http';
 import { appHooks } from './registry.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * Connections the kernel may hold completed but not yet accepted (capped by net.core.somaxconn). Node's
+ * default, 511, is less than a reconnect storm: when a thousand tabs reconnect at once (a restart, a
+ * network blip), the handshakes past a full queue are dropped and their clients retry a second or more
+ * later (bench/collab join storm, N = 1,000: one in three runs of every target took over a second).
+ */
+const LISTEN_BACKLOG = 4096;
 
 function logLine(level: string, msg: string, fields: Record<string, unknown> = {}): void {
 	process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
 	const host = process.env.HOST ?? '0.0.0.0';
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
-		server.listen(port, host, resolve);
+		server.listen({ port, host, backlog: LISTEN_BACKLOG }, resolve);
 	});
 	const address = server.address();
 	const actualPort = typeof address === 'object' && address ? address.port : port;

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -106,4 +106,30 @@ test('outside demo mode no demo account exists', async () => {
 	expect(p.output()).not.toContain('demo-password');
 	p.proc.kill('SIGTERM');
 	expect(await p.exited).toBe(0);
+});
+
+test("the process warms up its collaboration paths before it is ready, and keeps a reconnect storm's handshakes queued", async () => {
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warroom-start-'));
+	const port = await freePort();
+	const p = start({ PORT: String(port), WARROOM_DATA_DIR: dataDir, WARROOM_DEMO: '0', ORIGIN: '' });
+	try {
+		await waitFor(`http://localhost:${port}/api/health`);
+		const out = p.output();
+		const warmed = /"msg":"collab: warmed up the paths of a room's first clients","ms":\d+,"rounds":(\d+),"queries":(\d+)/.exec(out);
+		expect(warmed, out).not.toBeNull();
+		expect(Number(warmed![1])).toBeGreaterThanOrEqual(1);
+		expect(Number(warmed![2])).toBeGreaterThanOrEqual(4);
+		expect(warmed!.index).toBeLessThan(out.indexOf('"msg":"warroom ready"'));
+
+		// The listening socket's accept queue (ss shows it as Send-Q): 4,096, or the kernel's cap below that.
+		const ss = spawnSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+		test.skip(!!ss.error || ss.status !== 0, 'ss (iproute2) is not available to read the listen backlog');
+		const somaxconn = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+		const [state, , sendQ] = ss.stdout.trim().split(/\s+/);
+		expect(state).toBe('LISTEN');
+		expect(Number(sendQ)).toBe(Math.min(4096, somaxconn));
+	} finally {
+		p.proc.kill('SIGTERM');
+		await p.exited;
+	}
 });
