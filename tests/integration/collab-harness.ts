@@ -131,13 +131,17 @@ export function synced(c: Client): Promise<void> {
 /** Opens a raw socket; resolves with the HTTP status of a refusal, or the open socket. */
 export function rawUpgrade(
 	h: Harness,
-	opts: { path: string; cookie?: string; origin?: string | null }
+	opts: { path: string; cookie?: string; origin?: string | null; autoPong?: boolean }
 ): Promise<{ status: number; body: string } | { ws: WebSocket }> {
 	return new Promise((resolve, reject) => {
 		const headers: Record<string, string> = {};
 		if (opts.cookie) headers.Cookie = opts.cookie;
 		const origin = opts.origin === undefined ? h.origin : opts.origin;
-		const ws = new WebSocket(`ws://127.0.0.1:${h.port}${opts.path}`, { headers, ...(origin ? { origin } : {}) });
+		const ws = new WebSocket(`ws://127.0.0.1:${h.port}${opts.path}`, {
+			headers,
+			autoPong: opts.autoPong ?? true,
+			...(origin ? { origin } : {})
+		});
 		ws.on('unexpected-response', (_req, res) => {
 			let body = '';
 			res.on('data', (c: Buffer) => (body += c.toString()));

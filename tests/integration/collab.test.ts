@@ -1043,6 +1043,31 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['a', 'b', 'c', 'd', 'e']);
 	});
 
+	it('pings every socket once per interval, a slice at a time, and drops one that stops answering', async () => {
+		const h = await harness({ pingIntervalMs: 1000 });
+		const alice = await user();
+		const path = `/collab/${randomUUID()}`;
+		const open = async (autoPong: boolean) => {
+			const r = await rawUpgrade(h, { path, cookie: alice.cookie, autoPong });
+			if (!('ws' in r)) throw new Error(`refused: ${r.status} ${r.body}`);
+			return r.ws;
+		};
+		const answering = await Promise.all(Array.from({ length: 10 }, () => open(true)));
+		const silent = await open(false);
+		const firstPing = new Map<WebSocket, number>();
+		for (const ws of answering) ws.on('ping', () => firstPing.has(ws) || firstPing.set(ws, performance.now()));
+		const gone = closed(silent);
+		await waitFor(() => firstPing.size === answering.length, 'every socket to be pinged', 3000);
+		// Ten consecutive connections fall in all ten slices: their pings are spread over the interval,
+		// not sent in one burst.
+		const at = [...firstPing.values()];
+		expect(Math.max(...at) - Math.min(...at)).toBeGreaterThan(300);
+		// The silent one was pinged and never answered: it is dropped at its next turn.
+		expect((await gone).code).toBe(1006);
+		for (const ws of answering) expect(ws.readyState).toBe(ws.OPEN);
+		for (const ws of answering) ws.close();
+	});
+
 	it('leaves a single snapshot behind when an idle room unloads', async () => {
 		const h = await harness({ roomIdleMs: 50, compactAfterRows: 1000, flushIntervalMs: 5 });
 		const room = randomUUID();
