@@ -18,6 +18,20 @@ import { disposeTargets, TARGETS, TARGET_ORDER } from './targets/index';
 import { ROOT } from './targets/common';
 import type { Point, RunningTarget, TargetName } from './types';
 
+// Interrupted (Ctrl-C, a CI timeout): drop ours' database (bounded), then exit normally, so the targets
+// are killed and ours' PostgreSQL server is put back on its CPUs (targets/common.ts, targets/ours.ts:
+// both run on 'exit').
+for (const [signal, code] of [
+	['SIGINT', 130],
+	['SIGTERM', 143]
+] as const) {
+	process.once(signal, () => {
+		const exit = () => process.exit(code);
+		setTimeout(exit, 10_000).unref();
+		disposeTargets().then(exit, exit);
+	});
+}
+
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = args.includes('--quick');

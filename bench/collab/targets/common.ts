@@ -36,6 +36,16 @@ export interface PinnedChild {
 /** Preloaded into every target: a full GC and a memory line on SIGUSR2, nothing otherwise. */
 const GC_HOOK = ['--expose-gc', '--import', pathToFileURL(path.join(import.meta.dirname, 'gc-hook.mjs')).href];
 
+/**
+ * Targets still running. If the generator dies (an uncaught error), its targets would otherwise go on
+ * running, pinned to the server's CPU, and skew every later run on the machine: they are killed as
+ * the generator exits, however it exits ('exit' runs after an uncaught exception too).
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+	for (const proc of running) proc.kill('SIGKILL');
+});
+
 /** Starts `node <args>` under `taskset -c <cpu>` (taskset execs node, so the pid is node's). */
 export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string, string | undefined>): PinnedChild {
 	const extra = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -51,7 +61,13 @@ export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string,
 	};
 	proc.stdout!.on('data', keep);
 	proc.stderr!.on('data', keep);
-	const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+	running.add(proc);
+	const exited = new Promise<void>((r) =>
+		proc.once('exit', () => {
+			running.delete(proc);
+			r();
+		})
+	);
 	if (proc.pid === undefined) throw new Error('could not spawn taskset/node');
 	let gcs = 0;
 	return {

@@ -107,7 +107,14 @@ async function pinDatabase(ctx: Seed['ctx'], cpu: number): Promise<() => void> {
 		const before = affinityOf(postmaster);
 		setAffinity(postgresProcesses(postmaster), String(cpu));
 		databasePinning = `its PostgreSQL server (postmaster ${postmaster} and its processes) pinned with it to CPU ${cpu}`;
-		return () => setAffinity(postgresProcesses(postmaster), before);
+		// Put back when ours stops, or as the generator exits if it dies first (a server left pinned to
+		// the server's CPU would skew every later run on the machine).
+		const restore = () => setAffinity(postgresProcesses(postmaster), before);
+		process.once('exit', restore);
+		return () => {
+			process.off('exit', restore);
+			restore();
+		};
 	} catch (error) {
 		databasePinning = `its PostgreSQL server not pinned (${error instanceof Error ? error.message : String(error)})`;
 		return () => undefined;
