@@ -307,6 +307,26 @@ export interface LoadFold {
 	rowIds: string[];
 }
 
+/**
+ * A snapshot and log rows folded into one update: decoded into a fresh Y.Doc (one transaction per row,
+ * see `load`) and encoded (linear, unlike `mergeUpdates` over a long log).
+ */
+export function foldUpdates(snapshot: Uint8Array | undefined, updates: readonly Uint8Array[]): Uint8Array {
+	const doc = new Y.Doc();
+	try {
+		if (snapshot) Y.applyUpdate(doc, snapshot);
+		for (const update of updates) Y.applyUpdate(doc, update);
+		return Y.encodeStateAsUpdate(doc);
+	} finally {
+		doc.destroy();
+	}
+}
+
+/** Whether two snapshot identities (`upto_id` and MD5, or none) are the same snapshot. */
+function sameSnapshot(a: LoadFold['base'], b: LoadFold['base']): boolean {
+	return a?.uptoId === b?.uptoId && a?.md5 === b?.md5;
+}
+
 function md5(bytes: Uint8Array): string {
 	return createHash('md5').update(bytes).digest('hex');
 }
@@ -744,42 +764,31 @@ export class RoomManager {
 	async compact(name: string, fold?: LoadFold): Promise<{ folded: number; bytes: number }> {
 		return this.ctx.db.transaction().execute(async (trx) => {
 			await collabRepo.lockDoc(trx, name);
-			if (fold && fold.rowIds.length > 0) {
-				const stored = await collabRepo.snapshotDigest(trx, name);
-				if (stored?.uptoId === fold.base?.uptoId && stored?.md5 === fold.base?.md5) {
-					const last = fold.rowIds.reduce((max, id) => (BigInt(id) > max ? BigInt(id) : max), 0n);
-					const uptoId = fold.base && BigInt(fold.base.uptoId) > last ? fold.base.uptoId : String(last);
-					await collabRepo.upsertSnapshot(trx, { doc: name, state: fold.state, uptoId, at: this.ctx.now() });
-					await collabRepo.deleteIds(trx, name, fold.rowIds);
-					log.debug('collab: compacted the log read at load', { doc: name, folded: fold.rowIds.length });
-					return { folded: fold.rowIds.length, bytes: fold.state.byteLength };
-				}
+			let folded: { state: Uint8Array; rowIds: string[]; baseUptoId: string | undefined };
+			if (fold && fold.rowIds.length > 0 && sameSnapshot(await collabRepo.snapshotDigest(trx, name), fold.base)) {
+				folded = { state: fold.state, rowIds: fold.rowIds, baseUptoId: fold.base?.uptoId };
+			} else {
+				const snapshot = await collabRepo.findSnapshot(trx, name);
+				// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
+				const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
+				if (rows.length === 0) return { folded: 0, bytes: snapshot?.state.byteLength ?? 0 };
+				folded = {
+					state: foldUpdates(
+						snapshot?.state,
+						rows.map((r) => r.update)
+					),
+					rowIds: rows.map((r) => r.id),
+					baseUptoId: snapshot?.uptoId
+				};
 			}
-			const snapshot = await collabRepo.findSnapshot(trx, name);
-			// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
-			const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
-			const last = rows.at(-1);
-			if (!last) return { folded: 0, bytes: snapshot?.state.byteLength ?? 0 };
-			const doc = new Y.Doc();
-			let bytes = 0;
-			try {
-				if (snapshot) Y.applyUpdate(doc, snapshot.state);
-				for (const row of rows) Y.applyUpdate(doc, row.update);
-				const uptoId = snapshot && BigInt(snapshot.uptoId) > BigInt(last.id) ? snapshot.uptoId : last.id;
-				const state = Y.encodeStateAsUpdate(doc);
-				bytes = state.byteLength;
-				await collabRepo.upsertSnapshot(trx, { doc: name, state, uptoId, at: this.ctx.now() });
-				// Exactly the rows folded: a row with a lower id may still be committing in another process.
-				await collabRepo.deleteIds(
-					trx,
-					name,
-					rows.map((r) => r.id)
-				);
-			} finally {
-				doc.destroy();
-			}
-			log.debug('collab: compacted', { doc: name, folded: rows.length });
-			return { folded: rows.length, bytes };
+			// Both reads return rows in id order: the last is the highest folded.
+			const last = folded.rowIds.at(-1)!;
+			const uptoId = folded.baseUptoId !== undefined && BigInt(folded.baseUptoId) > BigInt(last) ? folded.baseUptoId : last;
+			await collabRepo.upsertSnapshot(trx, { doc: name, state: folded.state, uptoId, at: this.ctx.now() });
+			// Exactly the rows folded: a row with a lower id may still be committing in another process.
+			await collabRepo.deleteIds(trx, name, folded.rowIds);
+			log.debug('collab: compacted', { doc: name, folded: folded.rowIds.length, fromLoad: folded.state === fold?.state });
+			return { folded: folded.rowIds.length, bytes: folded.state.byteLength };
 		});
 	}
 

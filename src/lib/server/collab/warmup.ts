@@ -21,6 +21,7 @@ import type { AppContext } from '../context';
 import * as collabRepo from '../repositories/collab.repository';
 import * as sessionsRepo from '../repositories/sessions.repository';
 import { getAccessResolver } from './access';
+import { foldUpdates } from './room-manager';
 import {
 	assertValidUpdate,
 	decodeAwarenessUpdate,
@@ -114,11 +115,10 @@ async function warmDatabasePaths(ctx: AppContext): Promise<number> {
 		const bytes = (snapshot?.state.byteLength ?? 0) + rows.reduce((n, r) => n + r.update.byteLength, 0);
 		if (bytes === 0 || decoded + bytes > MAX_STORED_BYTES) continue;
 		decoded += bytes;
-		const doc = new Y.Doc();
-		if (snapshot) Y.applyUpdate(doc, snapshot.state);
-		for (const row of rows) Y.applyUpdate(doc, row.update);
-		Y.encodeStateAsUpdate(doc);
-		doc.destroy();
+		foldUpdates(
+			snapshot?.state,
+			rows.map((r) => r.update)
+		);
 	}
 	return queries;
 }
