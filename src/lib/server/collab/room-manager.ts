@@ -31,8 +31,6 @@ const LOAD_ORIGIN = 'load';
 const FLUSH_RETRY_MAX_MS = 2_000;
 /** Distinct sync step 2 messages (answers to sync step 1) a room keeps between two changes of its document. */
 const MAX_SHARED_ANSWERS = 4;
-/** The key of `Room.answers` for an empty state vector (one zero byte, read as latin1): a peer that has nothing. */
-const EMPTY_VECTOR_KEY = '\u0000';
 /** Updates that changed nothing a room remembers (`Room.changesNothing`), and their bytes at most. */
 const MAX_NOOPS = 4;
 const MAX_NOOP_BYTES = 1024 * 1024;
@@ -231,7 +229,7 @@ export class Room {
 		// they share one message until the document changes. For a long incident that is one encoding of
 		// its delete set (and of its content, for a fresh peer) instead of one per peer, and one buffer
 		// every socket sends (bench/collab cold-load, the storms).
-		const key = Buffer.from(stateVector.buffer, stateVector.byteOffset, stateVector.byteLength).toString('latin1');
+		const key = answerKey(stateVector);
 		const cached = this.answers?.get(key);
 		if (cached) return cached;
 		const missing = frozen ? Y.diffUpdate(frozen, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector);
@@ -255,7 +253,7 @@ export class Room {
 	 */
 	answerFresh(state: Uint8Array): void {
 		this.answers ??= new Map();
-		this.answers.set(EMPTY_VECTOR_KEY, encodeSyncStep2(state));
+		this.answers.set(answerKey(EMPTY_STATE_VECTOR), encodeSyncStep2(state));
 	}
 
 	/** The document or what waits to be integrated in it changed: answers given so far are stale. */
@@ -320,6 +318,14 @@ export function foldUpdates(snapshot: Uint8Array | undefined, updates: readonly 
 	} finally {
 		doc.destroy();
 	}
+}
+
+/** A state vector that says "nothing" (no clients): what a fresh peer sends. */
+const EMPTY_STATE_VECTOR = new Uint8Array([0]);
+
+/** `Room.answers`' key for a state vector: its bytes, read as latin1. */
+function answerKey(stateVector: Uint8Array): string {
+	return Buffer.from(stateVector.buffer, stateVector.byteOffset, stateVector.byteLength).toString('latin1');
 }
 
 /** Whether two snapshot identities (`upto_id` and MD5, or none) are the same snapshot. */
