@@ -15,10 +15,12 @@ import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { createEntry, listEntries, notesOf, setEntryText, softDelete } from '../../collab/incident-doc';
+import { ACTIVE_STATUSES } from '../../domain/incident-status';
 import { validateSessionToken } from '../auth/sessions';
 import { newToken, parseToken, secretMatches } from '../auth/tokens';
 import type { AppContext } from '../context';
 import * as collabRepo from '../repositories/collab.repository';
+import * as incidentsRepo from '../repositories/incidents.repository';
 import * as sessionsRepo from '../repositories/sessions.repository';
 import { getAccessResolver } from './access';
 import { foldUpdates } from './room-manager';
@@ -88,26 +90,18 @@ async function warmDatabasePaths(ctx: AppContext): Promise<number> {
 	}
 	await validateSessionToken(ctx, newToken().token);
 	queries++;
-	const recent = await ctx.db.selectFrom('sessions').select('id').orderBy('last_seen_at', 'desc').limit(4).execute();
+	const recent = await sessionsRepo.latestIds(ctx.db, 4);
 	queries++;
 	if (recent.length > 0) {
-		await sessionsRepo.findManyWithUser(
-			ctx.db,
-			recent.map((r) => r.id)
-		);
+		await sessionsRepo.findManyWithUser(ctx.db, recent);
 		queries++;
 	}
-	const open = await ctx.db
-		.selectFrom('incidents')
-		.select('id')
-		.where('status', 'not in', ['resolved', 'closed', 'rejected'])
-		.orderBy('updated_at', 'desc')
-		.limit(3)
-		.execute();
+	// Open incidents: proposed or under way (not rejected, resolved or closed).
+	const open = await incidentsRepo.latestUpdatedIds(ctx.db, { statuses: ['proposed', ...ACTIVE_STATUSES], limit: 3 });
 	queries++;
 	const resolve = getAccessResolver();
 	let decoded = 0;
-	for (const id of [...open.map((r) => r.id), randomUUID()]) {
+	for (const id of [...open, randomUUID()]) {
 		const policy = await resolve(ctx, id);
 		policy({ id: 'warm-up', global_role: 'responder', disabled: false });
 		const { snapshot, rows } = await collabRepo.readDocument(ctx.db, id);

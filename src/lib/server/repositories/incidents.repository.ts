@@ -6,6 +6,18 @@ type Q = Kysely<Database> | Transaction<Database>;
 /** Statuses in which a dedupe key must be unique (mirrors the partial index in the migration). */
 export const DEDUPE_STATUSES = ['proposed', 'investigating', 'identified', 'mitigated'] as const;
 
+/** The ids of the `limit` incidents in one of `statuses` changed most recently. */
+export async function latestUpdatedIds(db: Q, opts: { statuses: readonly IncidentRow['status'][]; limit: number }): Promise<string[]> {
+	const rows = await db
+		.selectFrom('incidents')
+		.select('id')
+		.where('status', 'in', [...opts.statuses])
+		.orderBy('updated_at', 'desc')
+		.limit(opts.limit)
+		.execute();
+	return rows.map((r) => r.id);
+}
+
 /** The next sequence number of `day` (YYYYMMDD); atomic under concurrency (one upsert statement). */
 export async function nextSeq(db: Q, day: string): Promise<number> {
 	const row = await db

@@ -62,6 +62,12 @@ export async function touchMany(db: Q, ids: readonly string[], at: Date): Promis
 		.execute();
 }
 
+/** The ids of the `limit` sessions used most recently. */
+export async function latestIds(db: Q, limit: number): Promise<string[]> {
+	const rows = await db.selectFrom('sessions').select('id').orderBy('last_seen_at', 'desc').limit(limit).execute();
+	return rows.map((r) => r.id);
+}
+
 export async function remove(db: Q, id: string): Promise<void> {
 	await db.deleteFrom('sessions').where('id', '=', id).execute();
 }
