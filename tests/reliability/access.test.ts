@@ -38,7 +38,7 @@ import { updateUser } from '../../src/lib/server/services/users.service';
 import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Client, type Harness } from '../integration/collab-harness';
 import { createTestContext, dbLabel, makeUser, type TestContext } from '../helpers/context';
 import { Figures, median, pick } from './support/profile';
-import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
+import { hasPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { loginCookie, postLogin, startProdServer, type ProdServer, DEMO_PASSWORD } from './support/prod-server';
 import { RawPeer, tryUpgrade, waitUntil, type UpgradeOutcome } from './support/ws';
 
@@ -1052,11 +1052,7 @@ describe('two processes on one PostgreSQL database', () => {
 	});
 
 	it("closes a user's socket on one process at once when they log out or are disabled through the other", async (t) => {
-		if (!postgresBinDir()) {
-			figures.add('two processes: skipped (no PostgreSQL server binaries under /usr/lib/postgresql)');
-			t.skip();
-			return;
-		}
+		if (!hasPostgresBinaries(t, (line) => figures.add(line), 'two processes')) return;
 		pg = await startPrivatePostgres();
 		const env = { DATABASE_URL: pg.url };
 		// One after the other: the second finds the demo data the first created.

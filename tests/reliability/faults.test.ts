@@ -18,7 +18,7 @@ import { connectProvider, sessionCookie, startHarness, synced, waitFor, type Cli
 import { createTestContext, makeUser } from '../helpers/context';
 import { Figures, pick } from './support/profile';
 import { loginCookie, startProdServer, type ProdServer } from './support/prod-server';
-import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
+import { hasPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { RawPeer, tryUpgrade, waitUntil } from './support/ws';
 
 const figures = new Figures('faults');
@@ -473,11 +473,7 @@ describe('scheduled reminders with two processes and across a restart (private P
 	});
 
 	it('fires each due reminder exactly once, whichever process runs the slot, and catches up once after both were killed', async (t) => {
-		if (!postgresBinDir()) {
-			figures.add('reminders with two processes: skipped (no PostgreSQL server binaries under /usr/lib/postgresql)');
-			t.skip();
-			return;
-		}
+		if (!hasPostgresBinaries(t, (line) => figures.add(line), 'reminders with two processes')) return;
 		// The escalation-clocks job runs every 30 s on the :00 and :30 slots, each slot on one node (lease).
 		const slotMs = 30_000;
 		pg = await startPrivatePostgres();
@@ -588,11 +584,7 @@ describe('PostgreSQL restarts under write load (private PostgreSQL instance, pro
 	});
 
 	it('loses nothing acknowledged, says it cannot save while the database is down, and recovers by itself', async (t) => {
-		if (!postgresBinDir()) {
-			figures.add('PostgreSQL restarts: skipped (no PostgreSQL server binaries under /usr/lib/postgresql)');
-			t.skip();
-			return;
-		}
+		if (!hasPostgresBinaries(t, (line) => figures.add(line), 'PostgreSQL restarts')) return;
 		const totalUpdates = pick(1_500, 10_000);
 		const restarts = pick(2, 5);
 		const downMs = pick(2_000, 5_000);

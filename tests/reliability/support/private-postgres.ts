@@ -23,6 +23,19 @@ export function postgresBinDir(): string | undefined {
 	return majors.length > 0 ? path.join(base, majors[0]!, 'bin') : undefined;
 }
 
+const NO_BINARIES = 'no PostgreSQL server binaries under /usr/lib/postgresql';
+
+/**
+ * For a test that needs a private instance: true where PostgreSQL's server binaries are installed;
+ * otherwise it notes `<what>: skipped (why)` and skips the test.
+ */
+export function hasPostgresBinaries(t: { skip(): void }, note: (line: string) => void, what: string): boolean {
+	if (postgresBinDir()) return true;
+	note(`${what}: skipped (${NO_BINARIES})`);
+	t.skip();
+	return false;
+}
+
 export interface PrivatePostgres {
 	port: number;
 	/** `postgres://postgres@127.0.0.1:<port>/postgres` */
@@ -44,7 +57,7 @@ let exitHookInstalled = false;
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 	const bin = postgresBinDir();
-	if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+	if (!bin) throw new Error(NO_BINARIES);
 	const port = await freePort();
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warroom-pg-'));
 	const data = path.join(dir, 'data');
