@@ -423,12 +423,11 @@ export function openStream(
 			};
 			/** Everything after `afterSeq` (none: nothing to replay), then the unread count. */
 			const catchUp = async (afterSeq: string | null) => {
-				if (afterSeq) {
-					const missed = await repo.listAfter(ctx.db, { userId, afterSeq, limit: STREAM_BACKLOG_LIMIT });
-					const unread = await repo.countUnread(ctx.db, userId);
-					for (const n of missed) frame(n, unread);
-				}
-				write(`event: unread\ndata: ${JSON.stringify({ unread: await repo.countUnread(ctx.db, userId) })}\n\n`);
+				const missed = afterSeq ? await repo.listAfter(ctx.db, { userId, afterSeq, limit: STREAM_BACKLOG_LIMIT }) : [];
+				// Counted after the replay was read, so the count includes every notification replayed.
+				const unread = await repo.countUnread(ctx.db, userId);
+				for (const n of missed) frame(n, unread);
+				write(`event: unread\ndata: ${JSON.stringify({ unread })}\n\n`);
 			};
 			const unsubscribe = ctx.events.subscribe((e) => {
 				// Another process's notifications may be among what was lost: send what came after the last
