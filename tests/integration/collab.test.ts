@@ -19,7 +19,7 @@ import {
 	encodeAwarenessUpdate,
 	encodeUpdate
 } from '../../src/lib/server/collab/protocol';
-import type { LoadFold, RoomPeer } from '../../src/lib/server/collab/room-manager';
+import type { Fold, RoomPeer } from '../../src/lib/server/collab/room-manager';
 import * as collabRepo from '../../src/lib/server/repositories/collab.repository';
 import {
 	closed,
@@ -987,7 +987,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 	});
 
 	/** A snapshot holding `a`, log rows `b` and `c`, and the fold a load of that computes (as RoomManager.load does). */
-	async function storedWithFold(room: string): Promise<{ writer: Y.Doc; fold: LoadFold }> {
+	async function storedWithFold(room: string): Promise<{ writer: Y.Doc; fold: Fold }> {
 		const writer = new Y.Doc();
 		entry(writer, 'a', '2026-11-23T08:00:00Z');
 		await collabRepo.upsertSnapshot(ctx.db, { doc: room, state: Y.encodeStateAsUpdate(writer), uptoId: '0', at: new Date() });
@@ -1022,7 +1022,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		// Another process commits `d` after the load read the log: it is not in the fold and must stay.
 		await appendEntry(room, writer, 'd', '2026-11-23T08:03:00Z');
 		const h = await harness({ compactAfterRows: 1000 });
-		expect(await h.server.rooms.compact(room, fold)).toEqual({ folded: 2, bytes: fold.state.byteLength });
+		expect(await h.server.rooms.compact(room, fold)).toMatchObject({ folded: 2, bytes: fold.state.byteLength, fromFold: true });
 		const snap = await collabRepo.findSnapshot(ctx.db, room);
 		expect(Buffer.from(snap!.state).equals(Buffer.from(fold.state))).toBe(true);
 		expect(await logRows(room)).toBe(1);
@@ -1038,9 +1038,93 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect((await h.server.rooms.compact(room)).folded).toBe(3);
 		await appendEntry(room, writer, 'e', '2026-11-23T08:04:00Z');
 		// The load's fold (a, b, c) would drop d: the stored snapshot is not the one it started from.
-		expect((await h.server.rooms.compact(room, fold)).folded).toBe(1);
+		expect(await h.server.rooms.compact(room, fold)).toMatchObject({ folded: 1, fromFold: false });
 		expect(await logRows(room)).toBe(0);
 		expect(listEntries(await committedDoc(room)).map((e) => e.text)).toEqual(['a', 'b', 'c', 'd', 'e']);
+	});
+
+	const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 8, minute)).toISOString();
+	const textsOf = (doc: Y.Doc) => listEntries(doc).map((e) => e.text);
+
+	it('compacts a live room by storing its own document (no decode), deleting only the rows it holds', async () => {
+		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
+		const room = randomUUID();
+		for (let i = 0; i < 3; i++) await h.server.port.transact(room, (d) => entry(d, `live ${i}`, at(i)));
+		await waitFor(() => h.server.rooms.counters.compactions === 1, 'a compaction');
+		expect(h.server.rooms.counters.compactionsDecoded).toBe(0);
+		expect(await logRows(room)).toBe(0);
+		// The snapshot is the room's document, byte for byte.
+		const stored = (await collabRepo.findSnapshot(ctx.db, room))!.state;
+		const live = await h.server.port.read(room, (d) => Y.encodeStateAsUpdate(d));
+		expect(Buffer.from(stored).equals(Buffer.from(live))).toBe(true);
+
+		// A row the room never saw (no notification: written straight to the log) is not the room's to delete.
+		await appendEntry(room, new Y.Doc(), 'written elsewhere', at(3));
+		for (let i = 3; i < 6; i++) await h.server.port.transact(room, (d) => entry(d, `live ${i}`, at(i + 1)));
+		await waitFor(() => h.server.rooms.counters.compactions === 2, 'a second compaction');
+		expect(h.server.rooms.counters.compactionsDecoded).toBe(0);
+		// On PostgreSQL nothing notified the room of it either (append, not appendAndNotify).
+		expect(await logRows(room)).toBe(1);
+		await h.close();
+		expect(textsOf(await committedDoc(room))).toEqual(['live 0', 'live 1', 'live 2', 'written elsewhere', 'live 3', 'live 4', 'live 5']);
+	});
+
+	it('compacts a sleeping room from its stored state when it unloads, without waking it', async () => {
+		const h = await harness({ compactAfterRows: 1000, flushIntervalMs: 5, hibernateAfterMs: 40, roomIdleMs: 300 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		await writeAcked(a, 4);
+		a.destroy();
+		await waitFor(() => h.server.rooms.hibernatingCount() === 1, 'the room to hibernate');
+		await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the room to unload');
+		expect(h.server.rooms.counters).toMatchObject({ compactions: 1, compactionsDecoded: 0 });
+		expect(await logRows(room)).toBe(0);
+		expect(textsOf(await committedDoc(room))).toEqual(Array.from({ length: 4 }, (_, i) => `entry ${i}`));
+	});
+
+	it('decodes the stored log instead once another process replaced the snapshot the room was built on, losing nothing', async () => {
+		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
+		const other = await harness({ compactAfterRows: 1000 });
+		const room = randomUUID();
+		await h.server.port.transact(room, (d) => entry(d, 'first', at(0)));
+		// Another process commits a row this room never fetches, and folds the log: the room's document
+		// (built on no snapshot) lacks what the new snapshot holds.
+		await appendEntry(room, new Y.Doc(), 'elsewhere', at(1));
+		expect((await other.server.rooms.compact(room)).folded).toBe(2);
+		await h.server.port.transact(room, (d) => entry(d, 'second', at(2)));
+		await h.server.port.transact(room, (d) => entry(d, 'third', at(3)));
+		await waitFor(() => h.server.rooms.counters.compactions === 1, 'a compaction');
+		expect(h.server.rooms.counters.compactionsDecoded).toBe(1);
+		expect(await logRows(room)).toBe(0);
+		await h.close();
+		expect(textsOf(await committedDoc(room))).toEqual(['first', 'elsewhere', 'second', 'third']);
+	});
+
+	it('decodes the stored log after the room dropped updates waiting for their dependencies (the log keeps them)', async () => {
+		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
+		const room = randomUUID();
+		const r = await h.server.rooms.acquire(room);
+		try {
+			const base = new Y.Doc();
+			entry(base, 'declared', at(0));
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, Y.encodeStateAsUpdate(base));
+			h.server.rooms.applyClientUpdate(r, SILENT_PEER, waitingUpdate(base, 'waits for it', at(2)));
+			await h.server.rooms.flushNow();
+			h.server.rooms.clearPending(r);
+			await h.server.port.transact(room, (d) => entry(d, 'after', at(3)));
+			await h.server.port.transact(room, (d) => entry(d, 'later', at(4)));
+			await waitFor(() => h.server.rooms.counters.compactions === 1, 'a compaction');
+			expect(h.server.rooms.counters.compactionsDecoded).toBe(1);
+			// What waited is in the snapshot still, waiting: its dependency may yet arrive.
+			const stored = new Y.Doc();
+			Y.applyUpdate(stored, (await collabRepo.findSnapshot(ctx.db, room))!.state);
+			expect(stored.store.pendingStructs).not.toBeNull();
+			expect(textsOf(stored)).toEqual(['declared', 'after', 'later']);
+		} finally {
+			h.server.rooms.release(r);
+		}
 	});
 
 	it('pings every socket once per interval, a slice at a time, and drops one that stops answering', async () => {

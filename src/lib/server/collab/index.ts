@@ -10,7 +10,7 @@ import { warmUpCollab } from './warmup';
 export { setAccessResolver, defaultAccessResolver, type AccessResolver, type RoomAccess, type RoomPolicy, type RoomUser } from './access';
 export { createCollabServer, type CollabServer, type CollabServerOptions } from './collab-server';
 
-/** Loaded rooms, open sockets, and commits/rows written since start: plain counts, no names. */
+/** Loaded rooms, open sockets, and commits/rows/compactions since start: plain counts, no names. */
 export interface CollabStats {
 	rooms: number;
 	/** Of those, rooms whose document hibernates (idle: only its encoded state is kept). */
@@ -18,6 +18,9 @@ export interface CollabStats {
 	connections: number;
 	commits: number;
 	rows: number;
+	/** Compactions of rooms' logs into snapshots; of those, the ones that decoded the stored log (not the room's document). */
+	compactions: number;
+	compactionsDecoded: number;
 }
 
 const servers = new WeakMap<App, CollabServer>();

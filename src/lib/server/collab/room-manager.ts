@@ -34,8 +34,13 @@ const MAX_SHARED_ANSWERS = 4;
 /** Updates that changed nothing a room remembers (`Room.changesNothing`), and their bytes at most. */
 const MAX_NOOPS = 4;
 const MAX_NOOP_BYTES = 1024 * 1024;
-/** Rows folded per compaction at most (the id list goes into one DELETE). */
+/** Rows a compaction that decodes the stored log folds at most (it stays one modest read and fold). */
 const COMPACT_MAX_ROWS = 20_000;
+/**
+ * A room whose compactions fold its live document (`Fold`) compacts once its tail holds an eighth of its
+ * snapshot's size, or compactAfterBytes if that is larger (`tailByteBound`).
+ */
+const LIVE_FOLD_SHARE = 8;
 
 export interface RoomManagerOptions {
 	/**
@@ -47,14 +52,17 @@ export interface RoomManagerOptions {
 	/** Compact a document's log into a snapshot once it has this many rows past the snapshot … */
 	compactAfterRows: number;
 	/**
-	 * … or once the updates the document integrated since then hold this many bytes, or as many as the
-	 * snapshot if that is larger (so a compaction never rewrites more than twice what was written since
-	 * the last one). Updates waiting for their dependencies do not count: folding them gains nothing, and
-	 * merging them is superlinear (the abuse suite's pending floods made compactions stall the process
-	 * for seconds); the row count bounds them. Replaying the
-	 * tail is what a cold load pays when a process died before it could compact (a clean unload always
-	 * compacts): about 5–8 ms per 128 KiB of the paper trace's rows on top of its 105k-character
-	 * snapshot, against 30–37 ms for 500 such rows (bench/collab cold-load, "snapshot + tail").
+	 * … or once the updates the document integrated since then hold this many bytes or an eighth of the
+	 * snapshot's size, whichever is larger (`tailByteBound`). Replaying the tail is what a cold load pays
+	 * when a process died before it could compact (a clean unload always compacts): about 5–8 ms per
+	 * 128 KiB of the paper trace's rows on top of its 105k-character snapshot (bench/collab cold-load,
+	 * "snapshot + tail"). A compaction that folds the room's live document costs one encoding of it
+	 * (1–2 ms for the trace) and the snapshot's write, so it can run that often: it rewrites at most
+	 * nine times what was written since the last one. A room that must decode the stored log instead
+	 * (another process compacted it, see `compact`) waits until the tail is as large as the snapshot, so
+	 * that rewrite stays within twice. Updates waiting for their dependencies do not count: folding them
+	 * gains nothing, and merging them is superlinear (the abuse suite's pending floods made compactions
+	 * stall the process for seconds); the row count bounds them.
 	 */
 	compactAfterBytes: number;
 	/** Unload a room this long after its last client left (after flushing). */
@@ -71,7 +79,7 @@ export interface RoomManagerOptions {
 export const DEFAULT_ROOM_OPTIONS: Omit<RoomManagerOptions, 'nodeId'> = {
 	flushIntervalMs: 100,
 	compactAfterRows: 500,
-	compactAfterBytes: 128 * 1024,
+	compactAfterBytes: 32 * 1024,
 	roomIdleMs: 30_000,
 	hibernateAfterMs: 10_000
 };
@@ -123,6 +131,16 @@ export class Room {
 	bytesSinceSnapshot = 0;
 	/** The size of the document's last snapshot (compactAfterBytes). */
 	snapshotBytes = 0;
+	/**
+	 * What of the stored document this room's document holds, so a compaction can store the document
+	 * itself instead of decoding the log (`RoomManager.foldOf`): the snapshot it was built on (undefined:
+	 * none was stored), or 'unknown' once something it held was dropped (`clearPending`) …
+	 */
+	base: SnapshotId | undefined | 'unknown' = 'unknown';
+	/** … and the ids of the log rows it holds past that snapshot (loaded, committed here, fetched from other processes). */
+	heldIds: string[] = [];
+	/** Whether this room's last compaction folded its live document (`tailByteBound`). */
+	liveFolds = true;
 	loading = true;
 	/** Log ids announced by other processes while this room was loading. */
 	missedWhileLoading: string[] = [];
@@ -177,6 +195,15 @@ export class Room {
 	/** The live document without waking the room (undefined while it hibernates). */
 	peek(): Y.Doc | undefined {
 		return this.live;
+	}
+
+	/**
+	 * The whole document as one update, what waits for its dependencies included; a sleeping room's
+	 * stored state as it is (a copy), without waking it.
+	 */
+	encodedState(): Uint8Array {
+		if (this.live) return Y.encodeStateAsUpdate(this.live);
+		return this.frozen ? this.frozen.slice() : EMPTY_UPDATE;
 	}
 
 	hibernate(): void {
@@ -295,14 +322,40 @@ export class Room {
 	}
 }
 
+/** What identifies a stored snapshot: its `upto_id` and the MD5 of its bytes. */
+export interface SnapshotId {
+	uptoId: string;
+	md5: string;
+}
+
 /**
- * A compaction a load computed: the document it loaded, encoded (`state`), the snapshot it started from
- * (none, or its `upto_id` and the MD5 of its bytes) and the ids of the log rows it applied.
+ * A compaction computed from a room's document, without decoding the log: the document encoded
+ * (`state`), the snapshot it was built on (none, or that snapshot's identity) and the ids of the log
+ * rows it holds past that snapshot, all taken at one moment.
  */
-export interface LoadFold {
+export interface Fold {
 	state: Uint8Array;
-	base: { uptoId: string; md5: string } | undefined;
+	base: SnapshotId | undefined;
 	rowIds: string[];
+}
+
+/** What a compaction did: rows folded, the snapshot's size, and whether it stored a `Fold` (else it decoded the log). */
+export interface Compacted {
+	folded: number;
+	bytes: number;
+	rowIds: string[];
+	fromFold: boolean;
+	/** The snapshot stored (undefined if nothing was folded). */
+	snapshot: SnapshotId | undefined;
+}
+
+/**
+ * The bytes of updates past its snapshot at which a room compacts (see RoomManagerOptions.compactAfterBytes):
+ * an eighth of the snapshot's size while its compactions fold the live document, the snapshot's size when
+ * they decode the stored log; never under `compactAfterBytes`.
+ */
+export function tailByteBound(compactAfterBytes: number, snapshotBytes: number, liveFolds: boolean): number {
+	return Math.max(compactAfterBytes, liveFolds ? snapshotBytes / LIVE_FOLD_SHARE : snapshotBytes);
 }
 
 /**
@@ -329,12 +382,16 @@ function answerKey(stateVector: Uint8Array): string {
 }
 
 /** Whether two snapshot identities (`upto_id` and MD5, or none) are the same snapshot. */
-function sameSnapshot(a: LoadFold['base'], b: LoadFold['base']): boolean {
+function sameSnapshot(a: SnapshotId | undefined, b: SnapshotId | undefined): boolean {
 	return a?.uptoId === b?.uptoId && a?.md5 === b?.md5;
 }
 
 function md5(bytes: Uint8Array): string {
 	return createHash('md5').update(bytes).digest('hex');
+}
+
+function snapshotId(snapshot: collabRepo.Snapshot | undefined): SnapshotId | undefined {
+	return snapshot && { uptoId: snapshot.uptoId, md5: md5(snapshot.state) };
 }
 
 interface Slot {
@@ -357,8 +414,11 @@ export class RoomManager {
 	private inFlightUpdates = 0;
 	private listener: PgListener | undefined;
 	private closed = false;
-	/** Committed flush transactions and log rows written by this process (the health page shows them). */
-	readonly counters = { commits: 0, rows: 0 };
+	/**
+	 * Committed flush transactions and log rows written by this process, and its compactions: all, and
+	 * those that had to decode the stored log (the health page shows them).
+	 */
+	readonly counters = { commits: 0, rows: 0, compactions: 0, compactionsDecoded: 0 };
 
 	readonly port: CollabPort;
 
@@ -541,6 +601,8 @@ export class RoomManager {
 	clearPending(room: Room): void {
 		room.changed();
 		room.forgetNoops();
+		// The log keeps what was dropped: the room's document no longer holds all of its rows.
+		room.base = 'unknown';
 		room.doc.store.pendingStructs = null;
 		room.doc.store.pendingDs = null;
 	}
@@ -569,6 +631,8 @@ export class RoomManager {
 		room.rowsSinceSnapshot = rows.length;
 		room.bytesSinceSnapshot = rows.reduce((n, r) => n + r.update.byteLength, 0);
 		room.snapshotBytes = snapshot?.state.byteLength ?? 0;
+		room.base = snapshotId(snapshot);
+		room.heldIds = rows.map((r) => r.id);
 		room.onThaw = (doc) => this.attach(room, doc);
 		room.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
 			const changed = added.concat(updated, removed);
@@ -583,10 +647,7 @@ export class RoomManager {
 		if (this.tailTooLong(room)) {
 			const state = Y.encodeStateAsUpdate(room.doc);
 			room.answerFresh(state);
-			const fold: LoadFold | undefined =
-				rows.length <= COMPACT_MAX_ROWS
-					? { state, base: snapshot && { uptoId: snapshot.uptoId, md5: md5(snapshot.state) }, rowIds: rows.map((r) => r.id) }
-					: undefined;
+			const fold = this.foldOf(room, state);
 			setTimeout(() => void this.compactRoom(room, fold), 0);
 		}
 		const missed = room.missedWhileLoading;
@@ -680,12 +741,15 @@ export class RoomManager {
 				nodeId: this.opts.nodeId
 			}));
 		this.inFlightUpdates = taken.reduce((n, [, b]) => n + b.updates.length, 0);
+		let appended: { id: string; doc: string }[] = [];
 		try {
 			// One statement, so one round trip: a multi-row insert is atomic, and on PostgreSQL the same
 			// statement notifies the other processes of every row (delivered when it commits).
 			if (rows.length > 0) {
-				if (this.ctx.dbKind === 'postgres') await collabRepo.appendAndNotify(this.ctx.db, rows, NOTIFY_CHANNEL);
-				else await collabRepo.append(this.ctx.db, rows);
+				appended =
+					this.ctx.dbKind === 'postgres'
+						? await collabRepo.appendAndNotify(this.ctx.db, rows, NOTIFY_CHANNEL)
+						: await collabRepo.append(this.ctx.db, rows);
 			}
 		} catch (error) {
 			this.inFlightUpdates = 0;
@@ -722,10 +786,17 @@ export class RoomManager {
 			this.counters.commits++;
 			this.counters.rows += rows.length;
 		}
+		// One row per room: what its document held when the batch was taken (its own changes, or updates
+		// waiting in it for their dependencies).
+		const idOf = new Map(appended.map((r) => [r.doc, r.id]));
 		for (const [room, b] of taken) {
 			for (const [peer, count] of b.acks) if (room.peers.has(peer)) peer.ack(count);
 			for (const w of b.waiters) w.resolve();
-			if (b.updates.length > 0) room.rowsSinceSnapshot++;
+			if (b.updates.length > 0) {
+				room.rowsSinceSnapshot++;
+				const id = idOf.get(room.name);
+				if (id !== undefined) room.heldIds.push(id);
+			}
 		}
 		// Not awaited: a compaction (its own transaction) must not hold back the next commit of any room.
 		for (const [room] of taken) if (this.tailTooLong(room)) void this.compactRoom(room);
@@ -735,21 +806,48 @@ export class RoomManager {
 	private tailTooLong(room: Room): boolean {
 		return (
 			room.rowsSinceSnapshot >= this.opts.compactAfterRows ||
-			room.bytesSinceSnapshot >= Math.max(this.opts.compactAfterBytes, room.snapshotBytes)
+			room.bytesSinceSnapshot >= tailByteBound(this.opts.compactAfterBytes, room.snapshotBytes, room.liveFolds)
 		);
 	}
 
-	/** Compacts a room's log (never throws: a failure is logged and the next trigger tries again). */
-	private compactRoom(room: Room, fold?: LoadFold): Promise<void> {
+	/**
+	 * The room's document as a compaction (`Fold`), taken now: undefined if the room does not know what
+	 * of the stored document it holds, or holds no log row.
+	 */
+	private foldOf(room: Room, state?: Uint8Array): Fold | undefined {
+		if (room.base === 'unknown' || room.heldIds.length === 0 || room.destroyed) return undefined;
+		return { state: state ?? room.encodedState(), base: room.base, rowIds: [...room.heldIds] };
+	}
+
+	/**
+	 * Compacts a room's log, from its live document when it can (`fold`, or one taken when the compaction
+	 * starts); never throws: a failure is logged and the next trigger tries again.
+	 */
+	private compactRoom(room: Room, given?: Fold): Promise<void> {
 		// What is counted now is what it folds at least; rows committed while it runs stay counted.
 		const rows = room.rowsSinceSnapshot;
 		const bytes = room.bytesSinceSnapshot;
-		room.compacting ??= this.compact(room.name, fold)
+		if (room.compacting) return room.compacting;
+		const fold = given ?? this.foldOf(room);
+		room.compacting = this.compact(room.name, fold)
 			.then(
 				(done) => {
 					room.rowsSinceSnapshot = Math.max(0, room.rowsSinceSnapshot - rows);
 					room.bytesSinceSnapshot = Math.max(0, room.bytesSinceSnapshot - bytes);
-					if (done.folded > 0) room.snapshotBytes = done.bytes;
+					if (done.folded > 0) {
+						room.snapshotBytes = done.bytes;
+						this.counters.compactions++;
+						if (!done.fromFold) this.counters.compactionsDecoded++;
+					}
+					if (fold) room.liveFolds = done.fromFold;
+					// The document holds what it stored; rows committed meanwhile stay held. A snapshot that was
+					// decoded from the log may hold rows this document has not fetched yet: the room's base stays
+					// the snapshot it had, and its next fold checks it, as this one did.
+					if (done.fromFold && room.base !== 'unknown') room.base = done.snapshot;
+					if (done.rowIds.length > 0) {
+						const folded = new Set(done.rowIds);
+						room.heldIds = room.heldIds.filter((id) => !folded.has(id));
+					}
 				},
 				(error: unknown) => log.error('collab: compaction failed; the log keeps growing until the next try', { error, doc: room.name })
 			)
@@ -760,24 +858,27 @@ export class RoomManager {
 	}
 
 	/**
-	 * Folds a document's log into its snapshot: load snapshot + rows into a fresh Y.Doc and store
-	 * `encodeStateAsUpdate` (linear, unlike `mergeUpdates` over a long log), deleting the folded rows in
-	 * the same transaction so a reader sees either the old pair or the new one. With the fold a load
-	 * computed (`LoadFold`), nothing is decoded: if the stored snapshot is still the one the load read, the
-	 * load's encoding replaces it and exactly the rows it read are deleted; if another compaction changed
-	 * it meanwhile, the stored document is folded as usual.
+	 * Folds a document's log into its snapshot, in one transaction (a reader sees either the old snapshot
+	 * and rows or the new ones) under the document's advisory lock. With a `Fold` of a room's document
+	 * (the usual case), nothing is decoded: if the stored snapshot is still the one that document was
+	 * built on, the fold's encoding replaces it and exactly the rows the document holds are deleted.
+	 * Otherwise (another process compacted meanwhile, or no fold) the stored snapshot and rows are loaded
+	 * into a fresh Y.Doc and `encodeStateAsUpdate` is stored (linear, unlike `mergeUpdates` over a long
+	 * log), deleting the rows it read.
 	 */
-	async compact(name: string, fold?: LoadFold): Promise<{ folded: number; bytes: number }> {
-		return this.ctx.db.transaction().execute(async (trx) => {
+	async compact(name: string, fold?: Fold): Promise<Compacted> {
+		return this.ctx.db.transaction().execute(async (trx): Promise<Compacted> => {
 			await collabRepo.lockDoc(trx, name);
 			let folded: { state: Uint8Array; rowIds: string[]; baseUptoId: string | undefined };
-			if (fold && fold.rowIds.length > 0 && sameSnapshot(await collabRepo.snapshotDigest(trx, name), fold.base)) {
+			const fromFold = !!fold && fold.rowIds.length > 0 && sameSnapshot(await collabRepo.snapshotDigest(trx, name), fold.base);
+			if (fold && fromFold) {
 				folded = { state: fold.state, rowIds: fold.rowIds, baseUptoId: fold.base?.uptoId };
 			} else {
 				const snapshot = await collabRepo.findSnapshot(trx, name);
 				// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
 				const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
-				if (rows.length === 0) return { folded: 0, bytes: snapshot?.state.byteLength ?? 0 };
+				if (rows.length === 0)
+					return { folded: 0, bytes: snapshot?.state.byteLength ?? 0, rowIds: [], fromFold: false, snapshot: undefined };
 				folded = {
 					state: foldUpdates(
 						snapshot?.state,
@@ -787,14 +888,20 @@ export class RoomManager {
 					baseUptoId: snapshot?.uptoId
 				};
 			}
-			// Both reads return rows in id order: the last is the highest folded.
-			const last = folded.rowIds.at(-1)!;
-			const uptoId = folded.baseUptoId !== undefined && BigInt(folded.baseUptoId) > BigInt(last) ? folded.baseUptoId : last;
-			await collabRepo.upsertSnapshot(trx, { doc: name, state: folded.state, uptoId, at: this.ctx.now() });
+			// The highest id folded (a fold's ids come in the order the room met them, not in id order).
+			let uptoId = folded.baseUptoId;
+			for (const id of folded.rowIds) if (uptoId === undefined || BigInt(id) > BigInt(uptoId)) uptoId = id;
+			await collabRepo.upsertSnapshot(trx, { doc: name, state: folded.state, uptoId: uptoId!, at: this.ctx.now() });
 			// Exactly the rows folded: a row with a lower id may still be committing in another process.
 			await collabRepo.deleteIds(trx, name, folded.rowIds);
-			log.debug('collab: compacted', { doc: name, folded: folded.rowIds.length, fromLoad: folded.state === fold?.state });
-			return { folded: folded.rowIds.length, bytes: folded.state.byteLength };
+			log.debug('collab: compacted', { doc: name, folded: folded.rowIds.length, fromFold });
+			return {
+				folded: folded.rowIds.length,
+				bytes: folded.state.byteLength,
+				rowIds: folded.rowIds,
+				fromFold,
+				snapshot: { uptoId: uptoId!, md5: md5(folded.state) }
+			};
 		});
 	}
 
@@ -829,6 +936,7 @@ export class RoomManager {
 			Y.transact(room.doc, () => rows.forEach((r) => Y.applyUpdate(room.doc, r.update)), REMOTE_ORIGIN);
 			// Also when nothing integrated (an update waiting for its dependencies emits no 'update').
 			room.changed();
+			room.heldIds.push(...rows.map((r) => r.id));
 		} catch (error) {
 			log.error('collab: fetching a remote update failed', { error, doc: room.name, ids });
 		}
@@ -848,6 +956,10 @@ export class RoomManager {
 				REMOTE_ORIGIN
 			);
 			room.changed();
+			// The document now holds that snapshot and every row read with it, and still every row it held.
+			room.base = snapshotId(snapshot);
+			const held = new Set(room.heldIds);
+			for (const row of rows) if (!held.has(row.id)) room.heldIds.push(row.id);
 		} catch (error) {
 			log.error('collab: catching up with the log failed', { error, doc: room.name });
 		}

@@ -117,11 +117,22 @@ export async function upsertSnapshot(db: Q, opts: { doc: string; state: Uint8Arr
 		.execute();
 }
 
-/** Deletes exactly the rows a compaction folded (never "all ids up to N": see room-manager compact). */
-export async function deleteIds(db: Q, doc: string, ids: string[]): Promise<number> {
-	if (ids.length === 0) return 0;
-	const rows = await db.deleteFrom('collab_updates').where('doc', '=', doc).where('id', 'in', ids).returning('id').execute();
-	return rows.length;
+/** Ids per DELETE statement: each id is one bind parameter, and a statement takes at most 65,535. */
+const DELETE_CHUNK = 10_000;
+
+/**
+ * Deletes exactly the rows a compaction folded (never "all ids up to N": see room-manager compact), in
+ * statements of at most DELETE_CHUNK ids (inside the caller's transaction, so all of them or none).
+ * Returns how many existed.
+ */
+export async function deleteIds(db: Q, doc: string, ids: readonly string[]): Promise<number> {
+	let deleted = 0;
+	for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
+		const chunk = ids.slice(i, i + DELETE_CHUNK);
+		const rows = await db.deleteFrom('collab_updates').where('doc', '=', doc).where('id', 'in', chunk).returning('id').execute();
+		deleted += rows.length;
+	}
+	return deleted;
 }
 
 /**
