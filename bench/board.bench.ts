@@ -18,12 +18,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { SYSTEM_ACTOR } from '../src/lib/server/context';
-import { saveService } from '../src/lib/server/services/catalogue.service';
-import { declareIncident } from '../src/lib/server/services/incident.service';
+import { BOARD_HOST as HOST, boardLogin, boardRequest, checkBoard, loadBoard, percentile, seedBoard, waitForBoardApp } from './board-load';
 
-const HOST = '127.0.0.1';
 const PORT = Number(process.env.BENCH_PORT ?? 3987);
 const ORIGIN = `http://${HOST}:${PORT}`;
 const INCIDENTS = 100;
@@ -32,140 +28,16 @@ const CONCURRENCY = 50;
 /** Distinct signed-in viewers the connections are spread over (each has their own rendered page). */
 const VIEWERS = Math.max(1, Math.min(Number(process.env.BENCH_VIEWERS ?? 10), 50));
 const LOAD_MS = Math.min(Number(process.env.BENCH_LOAD_MS ?? 20_000), 120_000);
-/** A hard stop on requests, whatever the speed. */
-const LOAD_MAX_REQUESTS = 2_000_000;
 const STREAMS = 500;
 const FANOUT_ROUNDS = 20;
 const FANOUT_ROUND_TIMEOUT_MS = 10_000;
 const START_TIMEOUT_MS = 60_000;
-const PASSWORD = 'bench-password-123';
 
 process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 // Imported after the default is set: the helper reads it at import time.
-const { createTestContext, makeUser } = await import('../tests/helpers/context');
+const { createTestContext } = await import('../tests/helpers/context');
 
-function must<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-	if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-	return r.value;
-}
-
-const percentile = (sorted: number[], p: number) =>
-	sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
-
-function request(opts: {
-	method?: string;
-	path: string;
-	cookie?: string;
-	body?: string;
-	agent?: http.Agent;
-	headers?: Record<string, string>;
-	bytesOnly?: boolean;
-}) {
-	return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; bytes: number }>((resolve, reject) => {
-		const req = http.request(
-			{
-				host: HOST,
-				port: PORT,
-				method: opts.method ?? 'GET',
-				path: opts.path,
-				agent: opts.agent,
-				headers: {
-					...(opts.cookie ? { cookie: opts.cookie } : {}),
-					...(opts.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN } : {}),
-					...opts.headers
-				}
-			},
-			(res) => {
-				const chunks: Buffer[] = [];
-				res.on('data', (c: Buffer) => chunks.push(c));
-				res.on('end', () => {
-					const raw = Buffer.concat(chunks);
-					// The load loop only counts bytes; the checks decode what they read.
-					const body = opts.bytesOnly ? '' : (res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
-					resolve({ status: res.statusCode ?? 0, headers: res.headers, body, bytes: raw.byteLength });
-				});
-				res.on('error', reject);
-			}
-		);
-		req.setTimeout(30_000, () => req.destroy(new Error(`timeout ${opts.path}`)));
-		req.on('error', reject);
-		if (opts.body !== undefined) req.write(opts.body);
-		req.end();
-	});
-}
-
-async function login(username: string): Promise<string> {
-	const r = await request({ method: 'POST', path: '/login', body: new URLSearchParams({ username, password: PASSWORD }).toString() });
-	const cookie = [r.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('warroom_session='));
-	if (!cookie) throw new Error(`login as ${username} failed (${r.status})`);
-	return cookie.split(';')[0]!;
-}
-
-async function waitForHealth(child: ChildProcess): Promise<void> {
-	const until = Date.now() + START_TIMEOUT_MS;
-	while (Date.now() < until) {
-		if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}`);
-		try {
-			if ((await request({ path: '/api/health' })).status === 200) return;
-		} catch {
-			// Not listening yet.
-		}
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	throw new Error('the app did not become healthy in time');
-}
-
-const BROWSER_ENCODINGS = { 'accept-encoding': 'gzip, deflate, br, zstd' };
-
-/** `CONCURRENCY` keep-alive loops hitting `path` as `cookies[i % VIEWERS]` until the time or the request budget runs out. */
-async function load(path: string, cookies: string[], loadMs: number) {
-	const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-	const latencies: number[] = [];
-	let ok = 0;
-	let failed = 0;
-	let sent = 0;
-	let bytes = 0;
-	const cpuBefore = appCpuMs();
-	const cached = { hit: 0, miss: 0 };
-	const started = performance.now();
-	const deadline = started + loadMs;
-	await Promise.all(
-		Array.from({ length: CONCURRENCY }, async (_, i) => {
-			const cookie = cookies[i % cookies.length]!;
-			while (performance.now() < deadline && sent < LOAD_MAX_REQUESTS) {
-				sent++;
-				const t0 = performance.now();
-				try {
-					const r = await request({ path, cookie, agent, headers: BROWSER_ENCODINGS, bytesOnly: true });
-					bytes += r.bytes;
-					const c = r.headers['x-warroom-cache'];
-					if (c === 'hit' || c === 'fast-hit') cached.hit++;
-					else if (c === 'miss') cached.miss++;
-					if (r.status === 200 && r.bytes > 1000) ok++;
-					else failed++;
-				} catch {
-					failed++;
-				}
-				latencies.push(performance.now() - t0);
-			}
-		})
-	);
-	const seconds = (performance.now() - started) / 1000;
-	const cpuMsPerRequest = (appCpuMs() - cpuBefore) / Math.max(1, ok + failed);
-	agent.destroy();
-	latencies.sort((a, b) => a - b);
-	return {
-		rps: ok / seconds,
-		ok,
-		failed,
-		seconds,
-		kibPerResponse: bytes / Math.max(1, ok + failed) / 1024,
-		cpuMsPerRequest,
-		cached,
-		p50: percentile(latencies, 50),
-		p99: percentile(latencies, 99)
-	};
-}
+const request = (opts: Parameters<typeof boardRequest>[1]) => boardRequest(PORT, opts);
 
 /** Opens `STREAMS` live streams, then makes `FANOUT_ROUNDS` changes and times each stream's event. */
 async function fanout(cookie: string, incidentIds: string[]) {
@@ -260,18 +132,6 @@ async function fanout(cookie: string, incidentIds: string[]) {
 
 let child: ChildProcess | undefined;
 
-/** CPU time (user + system) the app process has used, in ms: per-request cost that holds on a busy machine. */
-function appCpuMs(): number {
-	if (!child?.pid) return NaN;
-	try {
-		const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-		const ticks = Number(fields[11]) + Number(fields[12]);
-		return (ticks * 1000) / Number(execSync('getconf CLK_TCK').toString().trim() || 100);
-	} catch {
-		return NaN;
-	}
-}
-
 async function stopApp(): Promise<void> {
 	const c = child;
 	child = undefined;
@@ -298,31 +158,8 @@ async function main() {
 	const ctx = await createTestContext();
 	try {
 		process.stdout.write(`Seeding ${INCIDENTS} active incidents on ${ctx.databaseUrl?.replace(/\/\/[^@]*@/, '//')}…\n`);
-		const codes: string[] = [];
-		for (let i = 0; i < SERVICES; i++) {
-			const code = `SVC-${String(i + 1).padStart(2, '0')}`;
-			must(
-				await saveService(ctx, SYSTEM_ACTOR, {
-					input: { code, nameZh: `业务 ${i + 1}`, nameEn: `Service ${i + 1}`, criticality: 'critical', regions: [i % 2 ? 'east' : 'south'] }
-				})
-			);
-			codes.push(code);
-		}
-		const manager = await makeUser(ctx, { role: 'manager', username: 'bench-manager', password: PASSWORD });
-		for (let v = 1; v <= VIEWERS; v++) await makeUser(ctx, { role: 'viewer', username: `bench-exec-${v}`, password: PASSWORD });
-		const impacts = ['extensive', 'significant', 'moderate', 'minor'] as const;
-		const ids: string[] = [];
-		for (let i = 0; i < INCIDENTS; i++) {
-			const r = must(
-				await declareIncident(ctx, manager.actor, {
-					title: `Bench incident ${i + 1} — 交易响应缓慢`,
-					impact: impacts[i % impacts.length],
-					urgency: 'high',
-					services: [codes[i % codes.length], codes[(i + 3) % codes.length]]
-				})
-			);
-			ids.push(r.incident.id);
-		}
+		const seed = await seedBoard(ctx, { incidents: INCIDENTS, services: SERVICES, viewers: VIEWERS });
+		const ids = seed.incidentIds;
 
 		// BENCH_APP_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the app under load.
 		const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -343,27 +180,25 @@ async function main() {
 				},
 				stdio: ['ignore', 'ignore', 'inherit']
 			});
-			await waitForHealth(child);
+			const started = child;
+			await waitForBoardApp(PORT, () => started.exitCode, START_TIMEOUT_MS);
 		};
 
 		await startApp({});
 		const cookies: string[] = [];
-		for (let v = 1; v <= VIEWERS; v++) cookies.push(await login(`bench-exec-${v}`));
+		for (const viewer of seed.viewers) cookies.push(await boardLogin(PORT, viewer));
 		const cookie = cookies[0]!;
-		const warm = await request({ path: '/board', cookie, headers: BROWSER_ENCODINGS });
-		if (warm.status !== 200) throw new Error(`/board answered ${warm.status}`);
+		const warm = await checkBoard(PORT, cookie, INCIDENTS);
 		if (process.env.BENCH_DUMP) fs.writeFileSync(process.env.BENCH_DUMP, warm.body);
-		const shown = (warm.body.match(/data-testid="board-incident"/g) ?? []).length;
-		if (shown !== INCIDENTS) throw new Error(`/board shows ${shown} incidents, expected ${INCIDENTS}`);
 
-		const pageKiB = Buffer.byteLength(warm.body) / 1024;
-		process.stdout.write(`/board is ${pageKiB.toFixed(0)} KiB of HTML (${(warm.bytes / 1024).toFixed(0)} KiB as sent).\n`);
+		const pageKiB = warm.htmlKiB;
+		process.stdout.write(`/board is ${pageKiB.toFixed(0)} KiB of HTML (${warm.sentKiB.toFixed(0)} KiB as sent).\n`);
 		process.stdout.write(`Load: ${CONCURRENCY} connections, ${VIEWERS} viewers, for ${LOAD_MS / 1000} s…\n`);
-		const l = await load('/board', cookies, LOAD_MS);
+		const l = await loadBoard({ port: PORT, path: '/board', cookies, concurrency: CONCURRENCY, loadMs: LOAD_MS, appPid: child?.pid });
 		process.stdout.write(`Fan-out: ${STREAMS} streams, ${FANOUT_ROUNDS} changes…\n`);
 		const f = await fanout(cookie, ids);
 		// The freshness check: after the changes above, a page served now must show them.
-		const after = await request({ path: '/board', cookie, headers: BROWSER_ENCODINGS });
+		const after = await request({ path: '/board', cookie, headers: { 'accept-encoding': 'gzip' } });
 		const requested = (after.body.match(/data-testid="open-requests"/g) ?? []).length;
 		if (requested < Math.min(FANOUT_ROUNDS, INCIDENTS)) throw new Error(`/board after the changes shows ${requested} open requests`);
 		await stopApp();
@@ -371,7 +206,7 @@ async function main() {
 		const uncachedMs = Math.max(3_000, Math.round(LOAD_MS / 2));
 		process.stdout.write(`Reference: every request rendered (WARROOM_PAGE_CACHE_MS=0), ${uncachedMs / 1000} s…\n`);
 		await startApp({ WARROOM_PAGE_CACHE_MS: '0' });
-		const u = await load('/board', cookies, uncachedMs);
+		const u = await loadBoard({ port: PORT, path: '/board', cookies, concurrency: CONCURRENCY, loadMs: uncachedMs, appPid: child?.pid });
 		await stopApp();
 
 		let commit = 'unknown (not a git checkout)';

@@ -28,7 +28,7 @@ for (const [signal, code] of [
 	process.once(signal, () => {
 		const exit = () => process.exit(code);
 		setTimeout(exit, 10_000).unref();
-		disposeTargets().then(exit, exit);
+		Promise.allSettled([disposeTargets(), ...SCENARIOS.map((s) => s.dispose?.())]).then(exit, exit);
 	});
 }
 
@@ -129,6 +129,7 @@ async function main() {
 			}
 		}
 	} finally {
+		await Promise.allSettled(scenarios.map((s) => s.dispose?.()));
 		await disposeTargets();
 	}
 

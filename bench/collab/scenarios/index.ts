@@ -5,6 +5,7 @@
 import type { Point, RunningTarget, ScenarioContext, TargetName } from '../types';
 import type { Aggregate } from '../harness/report';
 import { awareness } from './awareness';
+import { board } from './board';
 import { coldLoad } from './cold-load';
 import { persistence } from './persistence';
 import { rooms } from './rooms';
@@ -24,6 +25,8 @@ export interface Scenario {
 	quick?: string;
 	/** The goals for this scenario, checked on the aggregated table (lines under it). */
 	goals?(table: Aggregate): string[];
+	/** Ends the run: frees what the scenario kept across repetitions (a database of its own). */
+	dispose?(): Promise<void>;
 }
 
-export const SCENARIOS: Scenario[] = [joinStorm, scribe, writers, awareness, rooms, persistence, coldLoad];
+export const SCENARIOS: Scenario[] = [joinStorm, scribe, writers, awareness, rooms, persistence, coldLoad, board];
