@@ -1084,7 +1084,7 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		expect(textsOf(await committedDoc(room))).toEqual(Array.from({ length: 4 }, (_, i) => `entry ${i}`));
 	});
 
-	it('decodes the stored log instead once another process replaced the snapshot the room was built on, losing nothing', async () => {
+	it('catches the room up with the stored log once another process replaced the snapshot it was built on, losing nothing', async () => {
 		const h = await harness({ compactAfterRows: 3, flushIntervalMs: 5 });
 		const other = await harness({ compactAfterRows: 1000 });
 		const room = randomUUID();
@@ -1098,8 +1098,38 @@ describe(`collab endpoint (${dbLabel})`, () => {
 		await waitFor(() => h.server.rooms.counters.compactions === 1, 'a compaction');
 		expect(h.server.rooms.counters.compactionsDecoded).toBe(1);
 		expect(await logRows(room)).toBe(0);
+		// The stored document was applied to the room's own, which now holds what it never fetched, and
+		// its encoding is the snapshot: the next compaction folds the room's document again.
+		expect(await h.server.port.read(room, textsOf)).toEqual(['first', 'elsewhere', 'second', 'third']);
+		const stored = (await collabRepo.findSnapshot(ctx.db, room))!.state;
+		for (let i = 4; i < 7; i++) await h.server.port.transact(room, (d) => entry(d, `more ${i}`, at(i)));
+		await waitFor(() => h.server.rooms.counters.compactions === 2, 'a second compaction');
+		expect(h.server.rooms.counters.compactionsDecoded).toBe(1);
+		expect(Buffer.from((await collabRepo.findSnapshot(ctx.db, room))!.state).equals(Buffer.from(stored))).toBe(false);
 		await h.close();
-		expect(textsOf(await committedDoc(room))).toEqual(['first', 'elsewhere', 'second', 'third']);
+		expect(textsOf(await committedDoc(room))).toEqual(['first', 'elsewhere', 'second', 'third', 'more 4', 'more 5', 'more 6']);
+	});
+
+	it('decodes the stored log into a fresh document for a sleeping room when it unloads, losing nothing', async () => {
+		const h = await harness({ compactAfterRows: 1000, flushIntervalMs: 5, hibernateAfterMs: 40, roomIdleMs: 300 });
+		const other = await harness({ compactAfterRows: 1000 });
+		const room = randomUUID();
+		const alice = await user();
+		const a = client(h, { room, cookie: alice.cookie, acks: true });
+		await synced(a);
+		await writeAcked(a, 2);
+		// Another process folds the log under the room: the room's base is not the stored snapshot any more.
+		await appendEntry(room, new Y.Doc(), 'elsewhere', at(30));
+		expect((await other.server.rooms.compact(room)).folded).toBe(3);
+		const before = a.acked();
+		entry(a.doc, 'after', at(31));
+		await waitFor(() => a.acked() > before, 'the last ack');
+		a.destroy();
+		await waitFor(() => h.server.rooms.hibernatingCount() === 1, 'the room to hibernate');
+		await waitFor(() => !h.server.rooms.loadedRoomNames().includes(room), 'the room to unload');
+		expect(h.server.rooms.counters).toMatchObject({ compactions: 1, compactionsDecoded: 1 });
+		expect(await logRows(room)).toBe(0);
+		expect(textsOf(await committedDoc(room))).toEqual(['entry 0', 'entry 1', 'elsewhere', 'after']);
 	});
 
 	it('decodes the stored log after the room dropped updates waiting for their dependencies (the log keeps them)', async () => {

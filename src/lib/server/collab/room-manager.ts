@@ -58,9 +58,9 @@ export interface RoomManagerOptions {
 	 * 128 KiB of the paper trace's rows on top of its 105k-character snapshot (bench/collab cold-load,
 	 * "snapshot + tail"). A compaction that folds the room's live document costs one encoding of it
 	 * (1–2 ms for the trace) and the snapshot's write, so it can run that often: it rewrites at most
-	 * nine times what was written since the last one. A room that must decode the stored log instead
-	 * (another process compacted it, see `compact`) waits until the tail is as large as the snapshot, so
-	 * that rewrite stays within twice. Updates waiting for their dependencies do not count: folding them
+	 * nine times what was written since the last one. A room whose last compaction had to read and decode
+	 * the stored log (see `compact`) waits until the tail is as large as the snapshot, so that rewrite
+	 * stays within twice. Updates waiting for their dependencies do not count: folding them
 	 * gains nothing, and merging them is superlinear (the abuse suite's pending floods made compactions
 	 * stall the process for seconds); the row count bounds them.
 	 */
@@ -139,7 +139,7 @@ export class Room {
 	base: SnapshotId | undefined | 'unknown' = 'unknown';
 	/** … and the ids of the log rows it holds past that snapshot (loaded, committed here, fetched from other processes). */
 	heldIds: string[] = [];
-	/** Whether this room's last compaction folded its live document (`tailByteBound`). */
+	/** Whether this room's last compaction stored its document without reading the log (`tailByteBound`). */
 	liveFolds = true;
 	loading = true;
 	/** Log ids announced by other processes while this room was loading. */
@@ -345,14 +345,16 @@ export interface Compacted {
 	bytes: number;
 	rowIds: string[];
 	fromFold: boolean;
+	/** It decoded the log into the room's live document (caught it up) and stored that document. */
+	caughtUp: boolean;
 	/** The snapshot stored (undefined if nothing was folded). */
 	snapshot: SnapshotId | undefined;
 }
 
 /**
  * The bytes of updates past its snapshot at which a room compacts (see RoomManagerOptions.compactAfterBytes):
- * an eighth of the snapshot's size while its compactions fold the live document, the snapshot's size when
- * they decode the stored log; never under `compactAfterBytes`.
+ * an eighth of the snapshot's size while its compactions store its document without reading the log,
+ * the snapshot's size after one had to read and decode it; never under `compactAfterBytes`.
  */
 export function tailByteBound(compactAfterBytes: number, snapshotBytes: number, liveFolds: boolean): number {
 	return Math.max(compactAfterBytes, liveFolds ? snapshotBytes / LIVE_FOLD_SHARE : snapshotBytes);
@@ -829,7 +831,7 @@ export class RoomManager {
 		const bytes = room.bytesSinceSnapshot;
 		if (room.compacting) return room.compacting;
 		const fold = given ?? this.foldOf(room);
-		room.compacting = this.compact(room.name, fold)
+		room.compacting = this.compact(room.name, fold, room)
 			.then(
 				(done) => {
 					room.rowsSinceSnapshot = Math.max(0, room.rowsSinceSnapshot - rows);
@@ -839,11 +841,14 @@ export class RoomManager {
 						this.counters.compactions++;
 						if (!done.fromFold) this.counters.compactionsDecoded++;
 					}
+					// A compaction that had to read and decode the log (another process compacted the room meanwhile)
+					// keeps the snapshot-sized bound until one stores the room's document again: two processes that
+					// compact one room in turn then decode at the old bound's pace, not eight times as often.
 					if (fold) room.liveFolds = done.fromFold;
-					// The document holds what it stored; rows committed meanwhile stay held. A snapshot that was
-					// decoded from the log may hold rows this document has not fetched yet: the room's base stays
-					// the snapshot it had, and its next fold checks it, as this one did.
-					if (done.fromFold && room.base !== 'unknown') room.base = done.snapshot;
+					// The document holds what it stored (its own encoding); rows committed meanwhile stay held. A
+					// snapshot decoded into a fresh document may hold rows this document has not fetched yet: the
+					// room's base stays the snapshot it had, and its next fold checks it, as this one did.
+					if ((done.fromFold || done.caughtUp) && room.base !== 'unknown') room.base = done.snapshot;
 					if (done.rowIds.length > 0) {
 						const folded = new Set(done.rowIds);
 						room.heldIds = room.heldIds.filter((id) => !folded.has(id));
@@ -862,14 +867,19 @@ export class RoomManager {
 	 * and rows or the new ones) under the document's advisory lock. With a `Fold` of a room's document
 	 * (the usual case), nothing is decoded: if the stored snapshot is still the one that document was
 	 * built on, the fold's encoding replaces it and exactly the rows the document holds are deleted.
-	 * Otherwise (another process compacted meanwhile, or no fold) the stored snapshot and rows are loaded
-	 * into a fresh Y.Doc and `encodeStateAsUpdate` is stored (linear, unlike `mergeUpdates` over a long
-	 * log), deleting the rows it read.
+	 * Otherwise (another process compacted meanwhile, or no fold) the stored snapshot and rows are read
+	 * and `encodeStateAsUpdate` of a document holding them is stored (linear, unlike `mergeUpdates` over
+	 * a long log), deleting the rows it read. That document is the `room`'s own when it is live and knows
+	 * what it holds: the stored document is applied to it (Yjs skips what it has; its peers get the rest,
+	 * as from a catch-up), so it holds the new snapshot, and its next compaction folds again. Otherwise
+	 * (no room, a sleeping one, or one that dropped updates waiting for their dependencies, which the
+	 * log keeps and the room must not take back) a fresh Y.Doc.
 	 */
-	async compact(name: string, fold?: Fold): Promise<Compacted> {
+	async compact(name: string, fold?: Fold, room?: Room): Promise<Compacted> {
 		return this.ctx.db.transaction().execute(async (trx): Promise<Compacted> => {
 			await collabRepo.lockDoc(trx, name);
 			let folded: { state: Uint8Array; rowIds: string[]; baseUptoId: string | undefined };
+			let caughtUp = false;
 			const fromFold = !!fold && fold.rowIds.length > 0 && sameSnapshot(await collabRepo.snapshotDigest(trx, name), fold.base);
 			if (fold && fromFold) {
 				folded = { state: fold.state, rowIds: fold.rowIds, baseUptoId: fold.base?.uptoId };
@@ -878,15 +888,36 @@ export class RoomManager {
 				// All remaining rows (see readDocument), bounded so one compaction stays one modest statement.
 				const rows = await collabRepo.listAfter(trx, name, '0', COMPACT_MAX_ROWS);
 				if (rows.length === 0)
-					return { folded: 0, bytes: snapshot?.state.byteLength ?? 0, rowIds: [], fromFold: false, snapshot: undefined };
-				folded = {
-					state: foldUpdates(
-						snapshot?.state,
-						rows.map((r) => r.update)
-					),
-					rowIds: rows.map((r) => r.id),
-					baseUptoId: snapshot?.uptoId
-				};
+					return { folded: 0, bytes: snapshot?.state.byteLength ?? 0, rowIds: [], fromFold: false, caughtUp: false, snapshot: undefined };
+				const doc = room && !room.destroyed && room.base !== 'unknown' ? room.peek() : undefined;
+				if (room && doc) {
+					Y.transact(
+						doc,
+						() => {
+							if (snapshot) Y.applyUpdate(doc, snapshot.state);
+							for (const row of rows) Y.applyUpdate(doc, row.update);
+						},
+						REMOTE_ORIGIN
+					);
+					room.changed();
+					// The rows it read and the rows it held: the document holds them all now.
+					const read = new Set(rows.map((r) => r.id));
+					folded = {
+						state: Y.encodeStateAsUpdate(doc),
+						rowIds: [...read, ...room.heldIds.filter((id) => !read.has(id))],
+						baseUptoId: snapshot?.uptoId
+					};
+					caughtUp = true;
+				} else {
+					folded = {
+						state: foldUpdates(
+							snapshot?.state,
+							rows.map((r) => r.update)
+						),
+						rowIds: rows.map((r) => r.id),
+						baseUptoId: snapshot?.uptoId
+					};
+				}
 			}
 			// The highest id folded (a fold's ids come in the order the room met them, not in id order).
 			let uptoId = folded.baseUptoId;
@@ -894,12 +925,13 @@ export class RoomManager {
 			await collabRepo.upsertSnapshot(trx, { doc: name, state: folded.state, uptoId: uptoId!, at: this.ctx.now() });
 			// Exactly the rows folded: a row with a lower id may still be committing in another process.
 			await collabRepo.deleteIds(trx, name, folded.rowIds);
-			log.debug('collab: compacted', { doc: name, folded: folded.rowIds.length, fromFold });
+			log.debug('collab: compacted', { doc: name, folded: folded.rowIds.length, fromFold, caughtUp });
 			return {
 				folded: folded.rowIds.length,
 				bytes: folded.state.byteLength,
 				rowIds: folded.rowIds,
 				fromFold,
+				caughtUp,
 				snapshot: { uptoId: uptoId!, md5: md5(folded.state) }
 			};
 		});
