@@ -603,7 +603,8 @@ export class RoomManager {
 	clearPending(room: Room): void {
 		room.changed();
 		room.forgetNoops();
-		// The log keeps what was dropped: the room's document no longer holds all of its rows.
+		// The log keeps what was dropped: the room's document no longer holds all of its rows, for as long
+		// as it is loaded (its compactions decode the stored log into a fresh document).
 		room.base = 'unknown';
 		room.doc.store.pendingStructs = null;
 		room.doc.store.pendingDs = null;
@@ -988,8 +989,10 @@ export class RoomManager {
 				REMOTE_ORIGIN
 			);
 			room.changed();
-			// The document now holds that snapshot and every row read with it, and still every row it held.
-			room.base = snapshotId(snapshot);
+			// The document now holds that snapshot and every row read with it, and still every row it held;
+			// not after it dropped updates waiting for their dependencies: a row holding one of those may
+			// still be committing, and its id would be taken for something the document holds.
+			if (room.base !== 'unknown') room.base = snapshotId(snapshot);
 			const held = new Set(room.heldIds);
 			for (const row of rows) if (!held.has(row.id)) room.heldIds.push(row.id);
 		} catch (error) {
