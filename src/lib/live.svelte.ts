@@ -4,6 +4,7 @@
  * every reconnect makes sure nothing that happened while disconnected is missed.
  */
 import { invalidateAll } from '$app/navigation';
+import { navigating } from '$app/state';
 
 export class LiveRefresh {
 	connected = $state(false);
@@ -36,12 +37,18 @@ export class LiveRefresh {
 		return () => this.stop();
 	}
 
-	/** Coalesce bursts of events into one reload. */
+	/**
+	 * Coalesce bursts of events into one reload. Never while a navigation is in flight: SvelteKit lets
+	 * the later of a reload and a navigation win, so a reload would cancel the link someone just clicked
+	 * (a busy incident's events arrive every few seconds). It waits for the navigation to end; a page
+	 * the navigation leaves stops this, and the page it opens loads fresh.
+	 */
 	private refresh(): void {
 		if (this.pending) return;
 		this.pending = setTimeout(() => {
 			this.pending = undefined;
-			void invalidateAll();
+			if (navigating.to) this.refresh();
+			else void invalidateAll();
 		}, 150);
 	}
 
