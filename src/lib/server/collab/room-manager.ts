@@ -396,6 +396,24 @@ function snapshotId(snapshot: collabRepo.Snapshot | undefined): SnapshotId | und
 	return snapshot && { uptoId: snapshot.uptoId, md5: md5(snapshot.state) };
 }
 
+/**
+ * Applies a stored snapshot and log rows to a room's document (`doc`, the room's own) in one
+ * transaction of origin 'remote' (already stored: its clients get what is new, nothing is written
+ * back; Yjs skips what the document has), as a catch-up and a compaction that finds the snapshot
+ * replaced both do. Also when nothing integrated (what waits for its dependencies emits no 'update').
+ */
+function applyStored(room: Room, doc: Y.Doc, snapshot: collabRepo.Snapshot | undefined, rows: readonly collabRepo.LogRow[]): void {
+	Y.transact(
+		doc,
+		() => {
+			if (snapshot) Y.applyUpdate(doc, snapshot.state);
+			for (const row of rows) Y.applyUpdate(doc, row.update);
+		},
+		REMOTE_ORIGIN
+	);
+	room.changed();
+}
+
 interface Slot {
 	room: Room;
 	ready: Promise<void>;
@@ -827,10 +845,10 @@ export class RoomManager {
 	 * starts); never throws: a failure is logged and the next trigger tries again.
 	 */
 	private compactRoom(room: Room, given?: Fold): Promise<void> {
+		if (room.compacting) return room.compacting;
 		// What is counted now is what it folds at least; rows committed while it runs stay counted.
 		const rows = room.rowsSinceSnapshot;
 		const bytes = room.bytesSinceSnapshot;
-		if (room.compacting) return room.compacting;
 		const fold = given ?? this.foldOf(room);
 		room.compacting = this.compact(room.name, fold, room)
 			.then(
@@ -892,15 +910,7 @@ export class RoomManager {
 					return { folded: 0, bytes: snapshot?.state.byteLength ?? 0, rowIds: [], fromFold: false, caughtUp: false, snapshot: undefined };
 				const doc = room && !room.destroyed && room.base !== 'unknown' ? room.peek() : undefined;
 				if (room && doc) {
-					Y.transact(
-						doc,
-						() => {
-							if (snapshot) Y.applyUpdate(doc, snapshot.state);
-							for (const row of rows) Y.applyUpdate(doc, row.update);
-						},
-						REMOTE_ORIGIN
-					);
-					room.changed();
+					applyStored(room, doc, snapshot, rows);
 					// The rows it read and the rows it held: the document holds them all now.
 					const read = new Set(rows.map((r) => r.id));
 					folded = {
@@ -980,15 +990,7 @@ export class RoomManager {
 		try {
 			const { snapshot, rows } = await this.readDocument(room.name);
 			if (room.destroyed) return;
-			Y.transact(
-				room.doc,
-				() => {
-					if (snapshot) Y.applyUpdate(room.doc, snapshot.state);
-					for (const row of rows) Y.applyUpdate(room.doc, row.update);
-				},
-				REMOTE_ORIGIN
-			);
-			room.changed();
+			applyStored(room, room.doc, snapshot, rows);
 			// The document now holds that snapshot and every row read with it, and still every row it held;
 			// not after it dropped updates waiting for their dependencies: a row holding one of those may
 			// still be committing, and its id would be taken for something the document holds.
