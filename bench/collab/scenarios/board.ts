@@ -15,9 +15,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { boardLogin, checkBoard, loadBoard, seedBoard } from '../../board-load';
+import { boardLogin, checkBoard, loadBoard, seedBoard, waitForBoardApp } from '../../board-load';
 import { LagGuard } from '../harness/lag';
-import { freePort, HOST, ROOT, spawnPinned } from '../targets/common';
+import { disposeSeed, freePort, HOST, ROOT, spawnPinned } from '../targets/common';
 import type { Point, RunningTarget, ScenarioContext } from '../types';
 import type { Scenario } from './index';
 
@@ -82,16 +82,10 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 		LOG_LEVEL: 'warn'
 	});
 	try {
-		const until = Date.now() + START_TIMEOUT_MS;
-		for (;;) {
-			if (app.proc.exitCode !== null) throw new Error(`the board's app exited (${app.proc.exitCode}):\n${app.output().slice(-3000)}`);
-			if (Date.now() > until) throw new Error(`the board's app did not become healthy:\n${app.output().slice(-3000)}`);
-			const ok = await fetch(`${origin}/api/health`).then(
-				(r) => r.ok,
-				() => false
-			);
-			if (ok) break;
-			await new Promise((r) => setTimeout(r, 100));
+		try {
+			await waitForBoardApp(port, () => app.proc.exitCode, START_TIMEOUT_MS);
+		} catch (error) {
+			throw new Error(`the board's app: ${error instanceof Error ? error.message : String(error)}:\n${app.output().slice(-3000)}`);
 		}
 		if (board.cookies.length === 0) for (const viewer of board.viewers) board.cookies.push(await boardLogin(port, viewer));
 		const page = await checkBoard(port, board.cookies[0]!, INCIDENTS);
@@ -138,11 +132,9 @@ async function run(target: RunningTarget, ctx: ScenarioContext): Promise<Point[]
 /** Ends the run: drops the board's database and data directory. */
 async function dispose(): Promise<void> {
 	if (!prepared) return;
-	const board = await prepared.catch(() => undefined);
+	const board = prepared;
 	prepared = undefined;
-	if (!board) return;
-	await board.ctx.close();
-	fs.rmSync(board.dataDir, { recursive: true, force: true });
+	await disposeSeed(board);
 }
 
 export const board: Scenario = {

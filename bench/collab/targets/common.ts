@@ -100,6 +100,17 @@ export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string,
 	};
 }
 
+/**
+ * Ends what a run seeded for itself once its setup settled: closes the context (which drops its
+ * database) and removes its data directory. A setup that failed left nothing to end.
+ */
+export async function disposeSeed(seed: Promise<{ ctx: { close(): Promise<void> }; dataDir: string }>): Promise<void> {
+	const s = await seed.catch(() => undefined);
+	if (!s) return;
+	await s.ctx.close();
+	fs.rmSync(s.dataDir, { recursive: true, force: true });
+}
+
 /** Resolves once something accepts TCP connections on the port; bounded in time. */
 export async function waitForPort(child: PinnedChild, port: number, timeoutMs = 30_000): Promise<void> {
 	const until = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { RunningTarget, TargetOptions, TargetStats } from '../types';
-import { freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
+import { disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
 
 const PASSWORD = 'bench-password-123';
 /**
@@ -249,11 +249,9 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 /** Ends the run: closes the seeding connection and drops the run's database. */
 export async function dispose(): Promise<void> {
 	if (!seeding) return;
-	const s = await seeding.catch(() => undefined);
+	const s = seeding;
 	seeding = undefined;
-	if (!s) return;
-	await s.ctx.close();
-	fs.rmSync(s.dataDir, { recursive: true, force: true });
+	await disposeSeed(s);
 }
 
 /** The run's database URL (the persistence scenarios may read it). */
