@@ -58,6 +58,12 @@ export interface RunningTarget {
 	memory(): Promise<TargetMemory>;
 	/** Resident set size of the server process, in bytes. */
 	rssBytes(): Promise<number>;
+	/**
+	 * CPU time the server side has used so far, in ms: every thread of the target's process and, for
+	 * ours, every process of its PostgreSQL server (pinned to the server's CPU with it, so part of what
+	 * a join costs there). Read before and after a point; the difference is that point's server work.
+	 */
+	cpuMs(): Promise<number>;
 	stop(): Promise<void>;
 }
 

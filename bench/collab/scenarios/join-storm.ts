@@ -18,7 +18,7 @@ export const joinStorm: Scenario = {
 	name: NAME,
 	title: 'Join storm',
 	description:
-		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Each target process\'s first storm is a row of its own (N = 20): it also pays for compiling the code paths, which ours has far more of; the other rows are storms on a fresh room in a process that has served before. Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant.',
+		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Each target process\'s first storm is a row of its own (N = 20): it also pays for compiling the code paths, which ours has far more of; the other rows are storms on a fresh room in a process that has served before. Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant. "Server CPU ms per client" is the CPU time the server side ran from the first connect to the last sync (every thread of the target\'s process, and for ours also its PostgreSQL server, pinned to the same CPU), divided by N: the work each join costs, which a storm of N pays N times over on one core.',
 	quick: 'N = 20 (the first), 100 and 1,000 (full: also 500).',
 	async run(target, ctx) {
 		// The first storm a process serves pays for compiling its code paths (ours has far more of them:
@@ -29,10 +29,12 @@ export const joinStorm: Scenario = {
 		for (const [k, n] of sizes.entries()) {
 			const label = k === 0 ? `N = ${n}, the process's first storm` : `N = ${n}`;
 			const [room] = await target.rooms(1);
+			const cpu0 = await target.cpuMs();
 			const lag = new LagGuard();
 			lag.start();
 			const t0 = performance.now();
 			const { clients, failed } = await openClients(n, (i) => new LoadClient({ target, room: room!, index: i }), 60_000);
+			const serverCpuMs = (await target.cpuMs()) - cpu0;
 			const synced = clients.filter((c) => Number.isFinite(c.syncedAt));
 			const per = Float64Array.from(synced, (c) => c.syncedAt - c.startedAt).sort();
 			const all = failed.length ? NaN : Math.max(...synced.map((c) => c.syncedAt)) - t0;
@@ -43,10 +45,11 @@ export const joinStorm: Scenario = {
 			points.push(
 				{ ...base, measure: 'all synced ms', value: all },
 				{ ...base, measure: 'p50 ms', value: percentile(per, 50) },
-				{ ...base, measure: 'p99 ms', value: percentile(per, 99) }
+				{ ...base, measure: 'p99 ms', value: percentile(per, 99) },
+				{ ...base, measure: 'server CPU ms per client', value: serverCpuMs / n }
 			);
 			ctx.log(
-				`${label}: all ${all.toFixed(0)} ms, p50 ${percentile(per, 50).toFixed(1)}, p99 ${percentile(per, 99).toFixed(1)}, lag p99 ${l.p99Ms.toFixed(1)}${note ? ' — ' + note : ''}`
+				`${label}: all ${all.toFixed(0)} ms, p50 ${percentile(per, 50).toFixed(1)}, p99 ${percentile(per, 99).toFixed(1)}, server CPU ${(serverCpuMs / n).toFixed(2)} ms/client, lag p99 ${l.p99Ms.toFixed(1)}${note ? ' — ' + note : ''}`
 			);
 			closeAll(clients);
 			await sleep(ctx.quick ? 300 : 1000);

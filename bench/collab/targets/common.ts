@@ -140,6 +140,32 @@ export async function rssOf(pid: number): Promise<number> {
 	}
 }
 
+/**
+ * CPU time the processes have run so far, in ms, summed over every thread of each (from
+ * `/proc/<pid>/task/<tid>/schedstat`, nanoseconds; a process that ended counts nothing). Differences of it
+ * give a scenario's server-side cost; a thread that ended between two readings takes its time with it,
+ * so it is read over windows in which the threads live (a target's process and its database's backends).
+ */
+export async function cpuMsOf(pids: number[]): Promise<number> {
+	let ns = 0;
+	for (const pid of pids) {
+		let tids: string[];
+		try {
+			tids = await fs.promises.readdir(`/proc/${pid}/task`);
+		} catch {
+			continue;
+		}
+		for (const tid of tids) {
+			try {
+				ns += Number((await fs.promises.readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')).split(' ')[0]);
+			} catch {
+				// A thread that ended meanwhile.
+			}
+		}
+	}
+	return ns / 1e6;
+}
+
 let roomSeq = 0;
 /** Room names for targets without access control: unique within the run. */
 export function plainRooms(n: number): string[] {

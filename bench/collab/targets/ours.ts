@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { RunningTarget, TargetOptions, TargetStats } from '../types';
-import { disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
+import { cpuMsOf, disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
 
 const PASSWORD = 'bench-password-123';
 /**
@@ -57,6 +57,8 @@ async function seed(): Promise<Seed> {
  * (`postmaster.pid`) is pinned; otherwise it says why and the run goes on unpinned.
  */
 let databasePinning = 'not started';
+/** The pinned PostgreSQL server's postmaster while ours runs (its processes count in `cpuMs`). */
+let pinnedPostmaster: number | undefined;
 
 /** How ours' PostgreSQL server was placed in this run (for the report's header). */
 export function databasePlacement(): string {
@@ -111,7 +113,9 @@ async function pinDatabase(ctx: Seed['ctx'], cpu: number): Promise<() => void> {
 		// the server's CPU would skew every later run on the machine).
 		const restore = () => setAffinity(postgresProcesses(postmaster), before);
 		process.once('exit', restore);
+		pinnedPostmaster = postmaster;
 		return () => {
+			pinnedPostmaster = undefined;
 			process.off('exit', restore);
 			restore();
 		};
@@ -236,6 +240,8 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 		},
 		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),
+		// An unpinned database server (not on this machine) is not on the server's CPU: the process alone.
+		cpuMs: () => cpuMsOf(pinnedPostmaster === undefined ? [child.pid] : [child.pid, ...postgresProcesses(pinnedPostmaster)]),
 		async stop() {
 			try {
 				await child.stop();
