@@ -49,6 +49,12 @@ export interface RunningTarget {
 	 * launcher script adds. Rejects when the server gives no counts: a silent "unknown" would hide it.
 	 */
 	stats(): Promise<TargetStats>;
+	/**
+	 * How long the target keeps what an upgrade looked up (ours: validated sessions and room rules); 0
+	 * for targets that look nothing up. A storm that stands for a reconnect after a blip (sessions nobody
+	 * has presented for a while) starts at least this long after the previous one.
+	 */
+	upgradeCacheMs: number;
 	/** When the target frees a room after its last client left (ms; 0 = at once, Infinity = never) and why. */
 	roomRelease: { afterMs: number; note: string };
 	/**

@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SESSION_CACHE_MS } from '../../../src/lib/server/auth/sessions';
+import { ACCESS_CACHE_MS } from '../../../src/lib/server/collab/collab-server';
 import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { RunningTarget, TargetOptions, TargetStats } from '../types';
 import { cpuMsOf, disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
@@ -234,6 +236,7 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 			if (!body.collabStats) throw new Error(`ours: /api/health (${res.status}) has no collabStats for this loopback request`);
 			return body.collabStats;
 		},
+		upgradeCacheMs: Math.max(SESSION_CACHE_MS, ACCESS_CACHE_MS),
 		roomRelease: {
 			afterMs: DEFAULT_ROOM_OPTIONS.roomIdleMs,
 			note: `counts from /api/health collabStats (every room loaded in the process); ours unloads a room ${DEFAULT_ROOM_OPTIONS.roomIdleMs / 1000} s after its last client left (roomIdleMs in room-manager.ts; no environment setting, so quick waits for it too)`

@@ -32,6 +32,7 @@ export async function startSimple(name: Exclude<TargetName, 'ours'>, script: str
 			if (!res.ok) throw new Error(`${name}: /bench-stats answered ${res.status}`);
 			return (await res.json()) as TargetStats;
 		},
+		upgradeCacheMs: 0,
 		roomRelease: ROOM_RELEASE[name],
 		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),

@@ -23,7 +23,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * brings other processes' events, and `events.missed` empties the cache), and the secret, the
  * timeouts and the disabled flag are checked on every request as before.
  */
-const SESSION_CACHE_MS = 5_000;
+export const SESSION_CACHE_MS = 5_000;
 const SESSION_CACHE_MAX = 10_000;
 
 interface CachedSession {

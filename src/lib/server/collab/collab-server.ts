@@ -74,7 +74,7 @@ export const DEFAULT_COLLAB_OPTIONS: Omit<CollabServerOptions, 'nodeId'> = {
 
 let nextConnectionId = 1;
 /** How long an upgrade may reuse a room's access rule (dropped at once on any relevant change). */
-const ACCESS_CACHE_MS = 5_000;
+export const ACCESS_CACHE_MS = 5_000;
 /** Dead-socket pings go out in this many slices per interval (by connection id). */
 const PING_SLICES = 10;
 const ACCESS_CACHE_MAX = 10_000;
