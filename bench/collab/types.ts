@@ -26,6 +26,16 @@ export interface TargetMemory {
 	young: number;
 }
 
+/** CPU time a target's server side has run so far, in ms (`RunningTarget.cpu`). */
+export interface CpuTimes {
+	/** The target process's main thread: the event loop. */
+	main: number;
+	/** Its other threads: V8's workers (concurrent compilation, garbage collection) and libuv's pool. */
+	threads: number;
+	/** Ours: every process of its PostgreSQL server (pinned to the same CPU); 0 for the others. */
+	database: number;
+}
+
 export interface RunningTarget {
 	name: TargetName;
 	/** The server's process id (for RSS sampling and taskset). */
@@ -65,11 +75,12 @@ export interface RunningTarget {
 	/** Resident set size of the server process, in bytes. */
 	rssBytes(): Promise<number>;
 	/**
-	 * CPU time the server side has used so far, in ms: every thread of the target's process and, for
-	 * ours, every process of its PostgreSQL server (pinned to the server's CPU with it, so part of what
-	 * a join costs there). Read before and after a point; the difference is that point's server work.
+	 * CPU time the server side has used so far, in ms: the target process's main thread, its other
+	 * threads and, for ours, every process of its PostgreSQL server (pinned to the server's CPU with it,
+	 * so part of what a join costs there). Read before and after a point; the difference is that point's
+	 * server work.
 	 */
-	cpuMs(): Promise<number>;
+	cpu(): Promise<CpuTimes>;
 	stop(): Promise<void>;
 }
 

@@ -63,12 +63,14 @@ export const joinStorm: Scenario = {
 			}
 			if (k > 0) await sleep(gap);
 			const [room] = await target.rooms(1);
-			const cpu0 = await target.cpuMs();
+			const cpu0 = await target.cpu();
 			const lag = new LagGuard();
 			lag.start();
 			const t0 = performance.now();
 			const { clients, failed } = await openClients(n, (i) => new LoadClient({ target, room: room!, index: i }), 60_000);
-			const serverCpuMs = (await target.cpuMs()) - cpu0;
+			const cpu1 = await target.cpu();
+			const cpu = { main: cpu1.main - cpu0.main, threads: cpu1.threads - cpu0.threads, database: cpu1.database - cpu0.database };
+			const serverCpuMs = cpu.main + cpu.threads + cpu.database;
 			const synced = clients.filter((c) => Number.isFinite(c.syncedAt));
 			const per = Float64Array.from(synced, (c) => c.syncedAt - c.startedAt).sort();
 			const all = failed.length ? NaN : Math.max(...synced.map((c) => c.syncedAt)) - t0;
@@ -83,7 +85,7 @@ export const joinStorm: Scenario = {
 				{ ...base, measure: 'server CPU ms per client', value: serverCpuMs / n }
 			);
 			ctx.log(
-				`${label}: all ${all.toFixed(0)} ms, p50 ${percentile(per, 50).toFixed(1)}, p99 ${percentile(per, 99).toFixed(1)}, server CPU ${(serverCpuMs / n).toFixed(2)} ms/client, lag p99 ${l.p99Ms.toFixed(1)}${note ? ' — ' + note : ''}`
+				`${label}: all ${all.toFixed(0)} ms, p50 ${percentile(per, 50).toFixed(1)}, p99 ${percentile(per, 99).toFixed(1)}, server CPU ${(serverCpuMs / n).toFixed(2)} ms/client (main thread ${(cpu.main / n).toFixed(2)}, other threads ${(cpu.threads / n).toFixed(2)}, database ${(cpu.database / n).toFixed(2)}), lag p99 ${l.p99Ms.toFixed(1)}${note ? ' — ' + note : ''}`
 			);
 			closeAll(clients);
 		}

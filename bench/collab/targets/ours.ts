@@ -14,7 +14,7 @@ import { SESSION_CACHE_MS } from '../../../src/lib/server/auth/sessions';
 import { ACCESS_CACHE_MS } from '../../../src/lib/server/collab/collab-server';
 import { DEFAULT_ROOM_OPTIONS } from '../../../src/lib/server/collab/room-manager';
 import type { RunningTarget, TargetOptions, TargetStats } from '../types';
-import { cpuMsOf, disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
+import { cpuTimesOf, disposeSeed, freePort, HOST, ROOT, rssOf, spawnPinned } from './common';
 
 const PASSWORD = 'bench-password-123';
 /**
@@ -59,7 +59,7 @@ async function seed(): Promise<Seed> {
  * (`postmaster.pid`) is pinned; otherwise it says why and the run goes on unpinned.
  */
 let databasePinning = 'not started';
-/** The pinned PostgreSQL server's postmaster while ours runs (its processes count in `cpuMs`). */
+/** The pinned PostgreSQL server's postmaster while ours runs (its processes count in `cpu`). */
 let pinnedPostmaster: number | undefined;
 
 /** How ours' PostgreSQL server was placed in this run (for the report's header). */
@@ -244,7 +244,7 @@ export async function start(opts: TargetOptions): Promise<RunningTarget> {
 		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),
 		// An unpinned database server (not on this machine) is not on the server's CPU: the process alone.
-		cpuMs: () => cpuMsOf(pinnedPostmaster === undefined ? [child.pid] : [child.pid, ...postgresProcesses(pinnedPostmaster)]),
+		cpu: () => cpuTimesOf(child.pid, pinnedPostmaster === undefined ? [] : postgresProcesses(pinnedPostmaster)),
 		async stop() {
 			try {
 				await child.stop();

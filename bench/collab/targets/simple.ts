@@ -1,6 +1,6 @@
 /** Launchers for the three targets without access control (A raw relay, B stock, C Hocuspocus). */
 import type { RunningTarget, TargetName, TargetOptions, TargetStats } from '../types';
-import { cpuMsOf, freePort, HOST, plainRooms, rssOf, spawnPinned, tsxArgs, waitForPort } from './common';
+import { cpuTimesOf, freePort, HOST, plainRooms, rssOf, spawnPinned, tsxArgs, waitForPort } from './common';
 
 /** When each frees an empty room: what its code does (see the server scripts' headers). */
 const ROOM_RELEASE: Record<Exclude<TargetName, 'ours'>, RunningTarget['roomRelease']> = {
@@ -36,7 +36,7 @@ export async function startSimple(name: Exclude<TargetName, 'ours'>, script: str
 		roomRelease: ROOM_RELEASE[name],
 		memory: () => child.memoryAfterGc(),
 		rssBytes: () => rssOf(child.pid),
-		cpuMs: () => cpuMsOf([child.pid]),
+		cpu: () => cpuTimesOf(child.pid),
 		stop: () => child.stop()
 	};
 }
