@@ -155,7 +155,8 @@ class Connection implements RoomPeer {
 }
 
 export interface CollabServer {
-	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+	/** `url`: the request's URL when the caller has parsed it already (the app's upgrade router). */
+	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url?: URL): void;
 	port: CollabPort;
 	rooms: RoomManager;
 	/** Open connections (tests and the health page). */
@@ -204,9 +205,8 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		const hit = policyCache.get(room);
 		return hit && Date.now() - hit.at < ACCESS_CACHE_MS ? hit.policy : undefined;
 	};
-	const cachedPolicy = async (room: string): Promise<RoomPolicy> => {
-		const known = knownPolicy(room);
-		if (known) return known;
+	/** Reads the room's rule (shared with the upgrades already reading it) and keeps it; the caller found none kept. */
+	const readPolicy = async (room: string): Promise<RoomPolicy> => {
 		const generation = accessGeneration;
 		const policy = await shared(inFlightPolicies, room, () => resolvePolicy(room));
 		// A change published while the lookup ran may not be in its answer: use it once, keep nothing.
@@ -240,7 +240,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		else perUser.set(userId, n);
 	};
 
-	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url?: URL): void {
 		// A socket error during the handshake (client went away) must not become an uncaught exception.
 		const onSocketError = (error: Error) => log.debug('collab: socket error during handshake', { error: error.message });
 		socket.on('error', onSocketError);
@@ -255,7 +255,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 			done = true;
 			clearTimeout(timer);
 		};
-		authorise(req)
+		authorise(req, url)
 			.then((result) => {
 				if (done) {
 					if (result.ok) unreserve(result.user.id);
@@ -305,10 +305,10 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 				wantsAcks: boolean;
 		  };
 
-	async function authorise(req: IncomingMessage): Promise<AuthResult> {
+	async function authorise(req: IncomingMessage, parsed: URL | undefined): Promise<AuthResult> {
 		let url: URL;
 		try {
-			url = new URL(req.url ?? '/', 'http://localhost');
+			url = parsed ?? new URL(req.url ?? '/', 'http://localhost');
 		} catch {
 			return { ok: false, status: 400, message: 'Bad request URL' };
 		}
@@ -337,7 +337,7 @@ export function createCollabServer(ctx: AppContext, overrides: Partial<CollabSer
 		// trip instead of two in a reconnect storm, whose sessions are no longer cached). It is applied
 		// only to a valid session's user; a failure is handled where it is awaited.
 		const known = knownPolicy(room);
-		const policyRead = known ? Promise.resolve(known) : cachedPolicy(room);
+		const policyRead = known ? Promise.resolve(known) : readPolicy(room);
 		policyRead.catch(() => undefined);
 		const valid = await shared(inFlightSessions, token, () => validateSessionToken(ctx, token));
 		if (!valid) return { ok: false, status: 401, message: 'Session expired or invalid' };

@@ -48,7 +48,7 @@ export async function installCollab(app: App): Promise<void> {
 	});
 	servers.set(app, server);
 	app.ctx.collab = server.port;
-	app.upgradeRoutes.set(COLLAB_PATH_PREFIX, (req, socket, head) => server.handleUpgrade(req, socket, head));
+	app.upgradeRoutes.set(COLLAB_PATH_PREFIX, (req, socket, head, url) => server.handleUpgrade(req, socket, head, url));
 	app.onShutdown(() => server.close());
 	if (app.ctx.dbKind === 'postgres') log.info('collab: sharing rooms with other processes through LISTEN/NOTIFY');
 }
