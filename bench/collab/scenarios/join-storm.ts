@@ -9,6 +9,7 @@ import { sleep, summarise } from '../harness/load';
 import { percentile } from '../harness/stats';
 import type { Point, RunningTarget } from '../types';
 import type { Scenario } from './index';
+import { latencyGoals } from './scribe';
 
 const NAME = 'join-storm';
 /** Clients in the first storm each target process serves (its own row). */
@@ -93,5 +94,9 @@ export const joinStorm: Scenario = {
 		}
 		await sleep(pause);
 		return points;
+	},
+	// The "p99 ≤ 1.25 × raw while raw is under 50 ms" holds for every latency point, the join's too.
+	goals(t) {
+		return latencyGoals(t, 'p99 ms');
 	}
 };
