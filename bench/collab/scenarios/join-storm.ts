@@ -27,9 +27,9 @@ const GAP_MS = { full: 1000, quick: 300 };
 /** Past `upgradeCacheMs`, so the cached entries have surely expired. */
 const CACHE_MARGIN_MS = 500;
 
-async function storm(target: RunningTarget, n: number) {
-	const [room] = await target.rooms(1);
-	return openClients(n, (i) => new LoadClient({ target, room: room!, index: i }), 60_000);
+/** `n` clients join `room` at once and sync (the room is made before, outside any timed window). */
+function storm(target: RunningTarget, room: string, n: number) {
+	return openClients(n, (i) => new LoadClient({ target, room, index: i }), 60_000);
 }
 
 export const joinStorm: Scenario = {
@@ -57,7 +57,8 @@ export const joinStorm: Scenario = {
 				let lost = 0;
 				for (const w of warm) {
 					await sleep(pause);
-					const { clients, failed } = await storm(target, w);
+					const [room] = await target.rooms(1);
+					const { clients, failed } = await storm(target, room!, w);
 					lost += failed.length;
 					closeAll(clients);
 				}
@@ -70,7 +71,7 @@ export const joinStorm: Scenario = {
 			const lag = new LagGuard();
 			lag.start();
 			const t0 = performance.now();
-			const { clients, failed } = await openClients(n, (i) => new LoadClient({ target, room: room!, index: i }), 60_000);
+			const { clients, failed } = await storm(target, room!, n);
 			const cpu1 = await target.cpu();
 			const cpu = { main: cpu1.main - cpu0.main, threads: cpu1.threads - cpu0.threads, database: cpu1.database - cpu0.database };
 			const serverCpuMs = cpu.main + cpu.threads + cpu.database;
