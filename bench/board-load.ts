@@ -5,14 +5,13 @@
  * the real services, and signed-in viewers), HTTP requests to the built app, and the keep-alive load.
  * Every loop is bounded in count and in time; only 127.0.0.1 is ever contacted.
  */
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AppContext } from '../src/lib/server/context';
 import { SYSTEM_ACTOR } from '../src/lib/server/context';
 import { saveService } from '../src/lib/server/services/catalogue.service';
 import { declareIncident } from '../src/lib/server/services/incident.service';
+import { processCpuMs } from './proc';
 
 export const BOARD_HOST = '127.0.0.1';
 export const BOARD_PASSWORD = 'bench-password-123';
@@ -178,18 +177,6 @@ export async function checkBoard(
 	return { htmlKiB: Buffer.byteLength(r.body) / 1024, sentKiB: r.bytes / 1024, body: r.body };
 }
 
-/** CPU time (user + system) a process has used, in ms (NaN if it cannot be read). */
-export function processCpuMs(pid: number | undefined): number {
-	if (!pid) return NaN;
-	try {
-		const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-		const ticks = Number(fields[11]) + Number(fields[12]);
-		return (ticks * 1000) / Number(execSync('getconf CLK_TCK').toString().trim() || 100);
-	} catch {
-		return NaN;
-	}
-}
-
 export interface BoardLoad {
 	rps: number;
 	ok: number;
@@ -220,7 +207,7 @@ export async function loadBoard(opts: {
 	let failed = 0;
 	let sent = 0;
 	let bytes = 0;
-	const cpuBefore = processCpuMs(opts.appPid);
+	const cpuBefore = await processCpuMs(opts.appPid);
 	const cached = { hit: 0, miss: 0 };
 	const started = performance.now();
 	const deadline = started + opts.loadMs;
@@ -246,7 +233,7 @@ export async function loadBoard(opts: {
 		})
 	);
 	const seconds = (performance.now() - started) / 1000;
-	const cpuMsPerRequest = (processCpuMs(opts.appPid) - cpuBefore) / Math.max(1, ok + failed);
+	const cpuMsPerRequest = ((await processCpuMs(opts.appPid)) - cpuBefore) / Math.max(1, ok + failed);
 	agent.destroy();
 	latencies.sort((a, b) => a - b);
 	return {

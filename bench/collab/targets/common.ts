@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { processCpuNs } from '../../proc';
 import type { CpuTimes, TargetMemory } from '../types';
 
 export const HOST = '127.0.0.1';
@@ -140,44 +141,17 @@ export async function rssOf(pid: number): Promise<number> {
 	}
 }
 
-/** Nanoseconds on a CPU of one thread (`/proc/<pid>/task/<tid>/schedstat`), 0 if it ended. */
-async function threadNs(pid: number, tid: string): Promise<number> {
-	try {
-		return Number((await fs.promises.readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')).split(' ')[0]);
-	} catch {
-		return 0;
-	}
-}
-
-/** Nanoseconds on a CPU of every thread of a process, split into its main thread and the rest. */
-async function processNs(pid: number): Promise<{ main: number; rest: number }> {
-	let tids: string[];
-	try {
-		tids = await fs.promises.readdir(`/proc/${pid}/task`);
-	} catch {
-		return { main: 0, rest: 0 };
-	}
-	let main = 0;
-	let rest = 0;
-	for (const tid of tids) {
-		const ns = await threadNs(pid, tid);
-		if (tid === String(pid)) main += ns;
-		else rest += ns;
-	}
-	return { main, rest };
-}
-
 /**
  * CPU times of a target process and of its database's processes, so far. Differences of them give a
  * point's server-side cost; a thread or process that ended between two readings takes its time with
  * it, so they are read over windows in which those live (a target's process, a pool's backends).
  */
 export async function cpuTimesOf(pid: number, databasePids: number[] = []): Promise<CpuTimes> {
-	const own = await processNs(pid);
+	const own = (await processCpuNs(pid)) ?? { main: 0, rest: 0 };
 	let database = 0;
 	for (const p of databasePids) {
-		const { main, rest } = await processNs(p);
-		database += main + rest;
+		const ns = await processCpuNs(p);
+		if (ns) database += ns.main + ns.rest;
 	}
 	return { main: own.main / 1e6, threads: own.rest / 1e6, database: database / 1e6 };
 }
