@@ -62,6 +62,15 @@ export function spawnPinned(cpu: number, nodeArgs: string[], env: Record<string,
 	};
 	proc.stdout!.on('data', keep);
 	proc.stderr!.on('data', keep);
+	// For a look at what a target printed (with --trace-gc in BENCH_TARGET_NODE_ARGS, say): all of it, to a file.
+	const dir = process.env.BENCH_TARGET_OUTPUT_DIR;
+	if (dir) {
+		fs.mkdirSync(dir, { recursive: true });
+		const file = fs.createWriteStream(path.join(dir, `${path.basename(nodeArgs.at(-1) ?? 'node')}.${proc.pid ?? 'x'}.log`));
+		proc.stdout!.pipe(file, { end: false });
+		proc.stderr!.pipe(file, { end: false });
+		proc.once('exit', () => file.end());
+	}
 	running.add(proc);
 	const exited = new Promise<void>((r) =>
 		proc.once('exit', () => {
