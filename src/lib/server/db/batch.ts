@@ -10,7 +10,7 @@
  * upgrades arrive spread over tens of milliseconds, a few per pass of the poll phase, the batches grow
  * with the load instead of staying a query per few sockets, each paying the query's build, a round
  * trip and the database's parse and plan (bench/collab join storm, N = 100: 1.15 → 0.39 ms of server
- * CPU per client, p99 124 → 43 ms). The wait is bounded so that one slow or stuck query (a lock, a
+ * CPU per client, p99 124 → 39 ms). The wait is bounded so that one slow or stuck query (a lock, a
  * connection lost mid-query) delays the batches behind it by `MAX_WAIT_MS` each, never stops them.
  */
 import DataLoader from 'dataloader';
@@ -33,10 +33,8 @@ export function batchLoader<K, V>(load: DataLoader.BatchLoadFn<K, V>, key?: (k: 
 	};
 	const counted: DataLoader.BatchLoadFn<K, V> = (keys) => {
 		inFlight++;
-		let settled = false;
+		// Once: either the load threw before returning a promise, or its promise settled.
 		const done = () => {
-			if (settled) return;
-			settled = true;
 			inFlight--;
 			start();
 		};
