@@ -22,9 +22,13 @@ const FIRST = 20;
  * relay's 2 ms). They are spaced like the rows: served 1 s apart, ours' found the sessions the storm
  * before had validated still kept, so its session lookup (the query, the driver, the rows) ran a few
  * times in all and was still being compiled in the first row after them (stop 22: N = 100 cost 0.57
- * ms of server CPU per client against N = 500's 0.22).
+ * ms of server CPU per client against N = 500's 0.22). Two were still too few (stop 23, ours with
+ * --trace-opt, TurboFan's time per storm): 68 ms of compiling (28 functions: ws's handleUpgrade alone
+ * 13 ms, the origin check's inlined URL parser 9 ms) in the N = 100 row and 19 and 23 ms in the next
+ * two, on the server's one core; with six, the storms before the rows took 300, 69, 19, 23 and 7 ms
+ * and the rows 5, 0 and 12. Every target gets the same six.
  */
-const WARM_STORMS = { full: [1000, 1000], quick: [1000] };
+const WARM_STORMS = { full: [1000, 1000, 1000, 1000, 1000, 1000], quick: [1000] };
 /** Between two rows, at least; longer where the target keeps what upgrades looked up (`upgradeCacheMs`). */
 const GAP_MS = { full: 1000, quick: 300 };
 /** Past `upgradeCacheMs`, so the cached entries have surely expired. */
@@ -39,9 +43,9 @@ export const joinStorm: Scenario = {
 	name: NAME,
 	title: 'Join storm',
 	description:
-		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Each target process\'s first storm is a row of its own (N = 20): it also pays for compiling the code paths, which ours has far more of. Then each serves untimed storms (full: 2 × 1,000 clients; quick: 1 × 1,000), spaced as the rows are, and the other rows are storms on a fresh room in a process that has served before, as a server that has run for a while has. Each of those rows starts after whatever the target kept of the previous storm\'s upgrades has expired (ours keeps validated sessions and room rules a few seconds, SESSION_CACHE_MS and ACCESS_CACHE_MS, and its rows start half a second after that; the others cache nothing, and their rows start 1 s apart), so ours looks every session up afresh, as after a network blip. Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant. "Server CPU ms per client" is the CPU time the server side ran from the first connect to the last sync (every thread of the target\'s process, and for ours also its PostgreSQL server, pinned to the same CPU), divided by N: the work each join costs, which a storm of N pays N times over on one core.',
+		'N clients connect to one fresh room at once (a point is discarded only if the generator\'s event-loop delay p99 exceeds a quarter of the client p99, since its own handshakes block it in bursts); "all synced" is from the first connect to the last sync step 2, p50/p99 are per client (connect → synced). Sync only (no awareness; that is the awareness storm). Each target process\'s first storm is a row of its own (N = 20): it also pays for compiling the code paths, which ours has far more of. Then each serves untimed storms (full: 6 × 1,000 clients, after which V8 in ours compiled almost nothing more; quick: 1 × 1,000), spaced as the rows are, and the other rows are storms on a fresh room in a process that has served before, as a server that has run for a while has. Each of those rows starts after whatever the target kept of the previous storm\'s upgrades has expired (ours keeps validated sessions and room rules a few seconds, SESSION_CACHE_MS and ACCESS_CACHE_MS, and its rows start half a second after that; the others cache nothing, and their rows start 1 s apart), so ours looks every session up afresh, as after a network blip. Ours authenticates every upgrade (session cookie, Origin, access) and loads the room from PostgreSQL; the raw relay answers sync step 1 with a constant. "Server CPU ms per client" is the CPU time the server side ran from the first connect to the last sync (every thread of the target\'s process, and for ours also its PostgreSQL server, pinned to the same CPU), divided by N: the work each join costs, which a storm of N pays N times over on one core.',
 	quick:
-		"N = 20 (the first), 100 and 1,000 (full: also 500); one untimed storm of 1,000 before the rows after the first (full: two); storms 0.3 s apart, so ours' rows after the first find the sessions the storm before validated still kept (full: 1 s apart, and ours' rows start only once what it kept has expired).",
+		"N = 20 (the first), 100 and 1,000 (full: also 500); one untimed storm of 1,000 before the rows after the first (full: six); storms 0.3 s apart, so ours' rows after the first find the sessions the storm before validated still kept (full: 1 s apart, and ours' rows start only once what it kept has expired).",
 	async run(target, ctx) {
 		// The first storm a process serves pays for compiling its code paths (ours has far more of them:
 		// sessions, access, the database driver, the room's load), so it is its own small row. Then the
