@@ -8,7 +8,7 @@ export default defineConfig({
 		projects: [
 			{
 				extends: true,
-				test: { name: 'unit', include: ['src/**/*.spec.ts'], environment: 'node' }
+				test: { name: 'unit', include: ['src/**/*.spec.ts', 'bench/**/*.spec.ts'], environment: 'node' }
 			},
 			{
 				extends: true,
