@@ -10,6 +10,7 @@ import { rooms } from '../scenarios/rooms';
 import { latencyGoals } from '../scenarios/scribe';
 import type { Point, TargetName } from '../types';
 import { LagGuard } from './lag';
+import { sleep } from './load';
 import { MARKER_LENGTH, marker, scanMarkers } from './marker';
 import { aggregate, atLeastVerdict, renderTable, type Aggregate, type Cell } from './report';
 import { median, percentile, percentileOf, Samples } from './stats';
@@ -23,6 +24,12 @@ const point = (target: TargetName, value: number, extra: Partial<Point> = {}): P
 	better: 'lower',
 	...extra
 });
+
+/** The rendered table's line for the row "N = 100", the one `point` makes by default. */
+const tableRow = (a: Aggregate) =>
+	renderTable(a, 'T')
+		.split('\n')
+		.find((l) => l.startsWith('| N = 100'))!;
 
 describe('percentiles', () => {
 	it('takes the nearest rank of an ascending array', () => {
@@ -120,8 +127,7 @@ describe('aggregation over repetitions', () => {
 			point('ours', 24),
 			point('ours', 30)
 		]);
-		const table = renderTable(a!, 'T');
-		const row = table.split('\n').find((l) => l.startsWith('| N = 100'))!;
+		const row = tableRow(a!);
 		expect(row).toContain('**12.0** (10.0–14.0)');
 		expect(row).toContain('**20.0** (20.0–20.0) ‡1');
 		expect(row).toContain('**25.0** (24.0–30.0)');
@@ -132,9 +138,8 @@ describe('aggregation over repetitions', () => {
 	it('bounds a ratio only on the side a lower bound allows', () => {
 		const ratios = (ours: Partial<Point>, stock: Partial<Point>) => {
 			const [a] = aggregate([point('ours', 300, ours), point('stock', 100, stock)]);
-			return renderTable(a!, 'T')
-				.split('\n')
-				.find((l) => l.startsWith('| N = 100'))!
+			// The cells of the row; the second last is D ÷ B.
+			return tableRow(a!)
 				.split('|')
 				.map((c) => c.trim())
 				.filter(Boolean)
@@ -194,31 +199,30 @@ describe('goal verdicts', () => {
 });
 
 describe('the generator lag guard', () => {
-	it('flags a point during which the event loop was blocked, and not an idle one', async () => {
-		const idle = new LagGuard();
-		idle.start();
-		await new Promise((r) => setTimeout(r, 150));
-		expect(idle.stop().lagged).toBe(false);
-
-		const blocked = new LagGuard();
-		blocked.start();
-		await new Promise((r) => setTimeout(r, 30));
-		const until = performance.now() + 120;
+	/** A guarded stretch in which the event loop is blocked for `ms` between two short sleeps. */
+	const stalled = async (guard: LagGuard, ms: number) => {
+		guard.start();
+		await sleep(30);
+		const until = performance.now() + ms;
 		while (performance.now() < until) {
 			// the generator stuck in its own work
 		}
-		await new Promise((r) => setTimeout(r, 30));
+		await sleep(30);
+	};
+
+	it('flags a point during which the event loop was blocked, and not an idle one', async () => {
+		const idle = new LagGuard();
+		idle.start();
+		await sleep(150);
+		expect(idle.stop().lagged).toBe(false);
+
+		const blocked = new LagGuard();
+		await stalled(blocked, 120);
 		const verdict = blocked.stop();
 		expect(verdict.maxMs).toBeGreaterThan(100);
 		expect(verdict.lagged).toBe(true);
 		// Judged against a bursty phase's own figure: a 120 ms stall is no lag for a 1 s p99.
-		blocked.start();
-		await new Promise((r) => setTimeout(r, 30));
-		const again = performance.now() + 120;
-		while (performance.now() < again) {
-			// stalled again
-		}
-		await new Promise((r) => setTimeout(r, 30));
+		await stalled(blocked, 120);
 		expect(blocked.stop(1_000).lagged).toBe(false);
 	});
 });
